@@ -1,0 +1,43 @@
+# Körpü: the two commands a newcomer needs are `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+export KORPU_ENV ?= dev
+
+.PHONY: install run test lint typecheck pytest migrate seed clean
+
+$(STAMP): pyproject.toml requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+migrate: install
+	$(BIN)/korpu db upgrade
+
+seed: migrate
+	$(BIN)/korpu demo seed
+
+## make run: install, migrate the embedded SQLite database, load demo data, serve on 127.0.0.1:8000
+run: seed
+	$(BIN)/korpu serve
+
+lint: install
+	$(BIN)/ruff check backend ledger fx compliance mobile_api tests
+	$(BIN)/ruff format --check backend ledger fx compliance mobile_api tests
+
+typecheck: install
+	$(BIN)/mypy
+
+pytest: install
+	KORPU_ENV=test $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## make test: install, lint, type-check, and run the whole suite (SQLite, and PostgreSQL when
+## KORPU_TEST_DATABASE_URL is set)
+test: lint typecheck pytest
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,71 @@
+"""The app factory: the one place that knows every part of Körpü.
+
+``create_app`` wires settings, the database engine, OpenAPI, problem details, request ids and the
+routers of every capability into one Litestar application.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
+from litestar.types import ControllerRouterHandler
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from backend.db import create_engine
+from backend.health import HealthController
+from backend.logs import configure_logging
+from backend.middleware import RequestIdMiddleware
+from backend.problems import exception_handlers, problem_details_plugin
+from backend.settings import Settings, get_settings
+
+__all__ = ["create_app"]
+
+API_DESCRIPTION = """Körpü remittance pilot API.
+
+* `/v1/...` for the mobile app, `/partner/v1/...` for partner banks,
+  `/backoffice/v1/...` for staff, `/policy/v1/...` for the policy team.
+* Amounts are decimal strings with an ISO 4217 currency code.
+* Errors are RFC 9457 problem details (`application/problem+json`) with a stable `code`.
+"""
+
+
+def route_handlers(settings: Settings) -> Sequence[ControllerRouterHandler]:
+    """Every router of the service; capabilities add theirs here."""
+    handlers: list[ControllerRouterHandler] = [HealthController]
+    return handlers
+
+
+def create_app(settings: Settings | None = None, engine: AsyncEngine | None = None) -> Litestar:
+    """Build the application; ``engine`` may be passed in by tests that own it."""
+    settings = settings or get_settings()
+    configure_logging(settings.log_level)
+    owns_engine = engine is None
+    engine = engine or create_engine(settings.database_url, pool_size=settings.db_pool_size)
+    state = State({"settings": settings, "engine": engine})
+
+    async def dispose_engine(app: Litestar) -> None:
+        if owns_engine:
+            await app.state.engine.dispose()
+
+    app = Litestar(
+        route_handlers=list(route_handlers(settings)),
+        state=state,
+        openapi_config=OpenAPIConfig(
+            title="Körpü",
+            version="1.0.0",
+            description=API_DESCRIPTION,
+            path="/schema",
+            render_plugins=[SwaggerRenderPlugin(path="/"), JsonRenderPlugin(path="/openapi.json")],
+        ),
+        plugins=[problem_details_plugin()],
+        exception_handlers=exception_handlers(),
+        on_shutdown=[dispose_engine],
+        debug=False,
+    )
+    # Outermost, around Litestar's own router, so that unrouted requests (404, 405) carry an id too.
+    app.asgi_handler = RequestIdMiddleware(app.asgi_handler)
+    return app

@@ -1,0 +1,148 @@
+"""The ``korpu`` command: serve, migrate, seed, and the operators' tools of each capability.
+
+Configuration problems end the command with one line on stderr and exit status 2, never a
+traceback: an operator should read what to fix, not where Python was.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import socket
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from backend.settings import ConfigError, Settings
+
+__all__ = ["cli", "main"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _settings() -> Settings:
+    return Settings.from_env()
+
+
+def _fail(message: str) -> None:
+    click.echo(f"korpu: error: {message}", err=True)
+    sys.exit(2)
+
+
+@click.group()
+def cli() -> None:
+    """Körpü remittance backend."""
+
+
+@cli.command()
+@click.option("--host", default=None, help="Bind address (default KORPU_HOST or 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port (default KORPU_PORT or 8000).")
+@click.option("--workers", type=int, default=None, help="Server processes (default KORPU_WORKERS or 1).")
+def serve(host: str | None, port: int | None, workers: int | None) -> None:
+    """Serve the HTTP API."""
+    import uvicorn
+
+    settings = _settings()
+    host = host or settings.host
+    port = port or settings.port
+    workers = workers or settings.workers
+    _check_port_free(host, port)
+    _check_database_reachable(settings)
+    uvicorn.run(
+        "backend.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=None,
+        access_log=False,
+        proxy_headers=False,
+    )
+
+
+def _check_port_free(host: str, port: int) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                _fail(f"port {port} on {host} is already in use; set KORPU_PORT or stop the other server")
+            _fail(f"cannot listen on {host}:{port}: {exc.strerror}")
+
+
+def _check_database_reachable(settings: Settings) -> None:
+    from sqlalchemy import text
+
+    from backend.db import create_engine
+
+    async def probe() -> None:
+        engine = create_engine(settings.database_url, null_pool=True)
+        try:
+            async with engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        finally:
+            await engine.dispose()
+
+    try:
+        asyncio.run(probe())
+    except Exception as exc:
+        _fail(f"database unreachable at KORPU_DATABASE_URL: {type(exc).__name__}: {str(exc).splitlines()[0]}")
+
+
+@cli.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Apply migrations up to REVISION."""
+    from backend.migrate import upgrade
+
+    settings = _settings()
+    try:
+        upgrade(settings.database_url, revision)
+    except OSError as exc:
+        _fail(f"database unreachable at KORPU_DATABASE_URL: {exc}")
+    click.echo(f"database at revision {revision}")
+
+
+@cli.group()
+def demo() -> None:
+    """Demo data for a laptop."""
+
+
+@demo.command("seed")
+def demo_seed() -> None:
+    """Load demo data (idempotent)."""
+    from backend.db import create_engine
+    from backend.demo import seed
+
+    settings = _settings()
+
+    async def run() -> list[str]:
+        engine = create_engine(settings.database_url, null_pool=True)
+        try:
+            return await seed(engine, settings)
+        finally:
+            await engine.dispose()
+
+    for line in asyncio.run(run()):
+        click.echo(line)
+    click.echo("demo data ready")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the ``korpu`` console script."""
+    try:
+        cli.main(args=argv, prog_name="korpu", standalone_mode=True)
+    except ConfigError as exc:
+        _fail(str(exc))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""FX rates, corridor pricing, quotes and cost indicators. Framework-free."""

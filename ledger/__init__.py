@@ -1,0 +1,1 @@
+"""Double-entry ledger: money, accounts, journal entries, holds, balances, settlement. Framework-free."""

@@ -1,0 +1,1 @@
+"""The HTTP face of the mobile app: controllers and request/response schemas only."""
