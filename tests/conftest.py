@@ -139,3 +139,25 @@ async def http(live_server: str) -> AsyncIterator[AsyncClient]:
     """An httpx client talking real HTTP to :func:`live_server`."""
     async with AsyncClient(base_url=live_server, timeout=30) as client:
         yield client
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say, per database backend, how many tests passed: CI's log must show both."""
+    counts: dict[str, dict[str, int]] = {}
+    for outcome in ("passed", "failed", "skipped", "error"):
+        for report in terminalreporter.stats.get(outcome, []):
+            nodeid = getattr(report, "nodeid", "")
+            if getattr(report, "when", "call") not in ("call", "setup"):
+                continue
+            if outcome == "passed" and report.when != "call":
+                continue
+            kind = "postgresql" if "[postgresql" in nodeid else "sqlite" if "[sqlite" in nodeid else None
+            if kind:
+                counts.setdefault(kind, {}).setdefault(outcome, 0)
+                counts[kind][outcome] += 1
+    for kind in BACKENDS:
+        summary = counts.get(kind, {})
+        terminalreporter.write_line(
+            f"database backend {kind}: {summary.get('passed', 0)} passed, {summary.get('failed', 0)} failed, "
+            f"{summary.get('skipped', 0)} skipped"
+        )

@@ -1,4 +1,4 @@
-"""ledger: tables of the ledger capability (filled in by that capability's work).
+"""ledger: tables of the ledger capability (a placeholder until that capability fills it in).
 
 Revision ID: 0002
 Revises: 0001

@@ -1,4 +1,4 @@
-"""fx: tables of the fx capability (filled in by that capability's work).
+"""fx: tables of the fx capability (a placeholder until that capability fills it in).
 
 Revision ID: 0003
 Revises: 0002

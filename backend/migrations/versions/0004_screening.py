@@ -1,4 +1,4 @@
-"""compliance: tables of the compliance capability (filled in by that capability's work).
+"""screening: tables of the screening capability (a placeholder until that capability fills it in).
 
 Revision ID: 0004
 Revises: 0003

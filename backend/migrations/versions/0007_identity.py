@@ -1,4 +1,4 @@
-"""partners: tables of the partners capability (filled in by that capability's work).
+"""identity: tables of the identity capability (a placeholder until that capability fills it in).
 
 Revision ID: 0007
 Revises: 0006

@@ -1,4 +1,4 @@
-"""transfers: tables of the transfers capability (filled in by that capability's work).
+"""compliance: tables of the compliance capability (a placeholder until that capability fills it in).
 
 Revision ID: 0006
 Revises: 0005

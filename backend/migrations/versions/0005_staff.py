@@ -1,4 +1,4 @@
-"""identity: tables of the identity capability (filled in by that capability's work).
+"""staff: tables of the staff capability (a placeholder until that capability fills it in).
 
 Revision ID: 0005
 Revises: 0004

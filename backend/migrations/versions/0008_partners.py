@@ -1,4 +1,4 @@
-"""policy: tables of the policy capability (filled in by that capability's work).
+"""partners: tables of the partners capability (a placeholder until that capability fills it in).
 
 Revision ID: 0008
 Revises: 0007
