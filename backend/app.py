@@ -68,6 +68,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
         exception_handlers=exception_handlers(),
         on_shutdown=[dispose_engine],
         debug=False,
+        logging_config=None,  # backend.logs owns logging: one JSON line per record
     )
     # Outermost, around Litestar's own router, so that unrouted requests (404, 405) carry an id too.
     app.asgi_handler = RequestIdMiddleware(app.asgi_handler)
