@@ -21,6 +21,8 @@ from backend.logs import configure_logging
 from backend.middleware import RequestIdMiddleware
 from backend.problems import exception_handlers, problem_details_plugin
 from backend.settings import Settings, get_settings
+from backend.staff.controllers import StaffAuthController
+from backend.staff.guards import staff_dependencies
 
 __all__ = ["create_app"]
 
@@ -35,7 +37,7 @@ API_DESCRIPTION = """Körpü remittance pilot API.
 
 def route_handlers(settings: Settings) -> Sequence[ControllerRouterHandler]:
     """Every router of the service; capabilities add theirs here."""
-    handlers: list[ControllerRouterHandler] = [HealthController]
+    handlers: list[ControllerRouterHandler] = [HealthController, StaffAuthController]
     return handlers
 
 
@@ -62,9 +64,11 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
             render_plugins=[SwaggerRenderPlugin(path="/"), JsonRenderPlugin(path="/openapi.json")],
         ),
         plugins=[problem_details_plugin()],
+        dependencies=dict(staff_dependencies),
         exception_handlers=exception_handlers(),
         on_shutdown=[dispose_engine],
         debug=False,
+        logging_config=None,  # backend.logs owns logging: one JSON line per record
     )
     # Outermost, around Litestar's own router, so that unrouted requests (404, 405) carry an id too.
     app.asgi_handler = RequestIdMiddleware(app.asgi_handler)

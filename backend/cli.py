@@ -136,6 +136,16 @@ def demo_seed() -> None:
     click.echo("demo data ready")
 
 
+def _register_capabilities() -> None:
+    """Command groups of each capability, one line each."""
+    from backend.staff.cli import staff
+
+    cli.add_command(staff)
+
+
+_register_capabilities()
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``korpu`` console script."""
     try:
