@@ -35,7 +35,9 @@ def upgrade() -> None:
         sa.Column("rejection_reason", sa.Text(), nullable=True),
         sa.PrimaryKeyConstraint("id", name="pk_kyc_submissions"),
         sa.UniqueConstraint("pending_customer_ref", name="uq_kyc_submissions_pending_customer_ref"),
-        sa.CheckConstraint("status IN ('submitted', 'approved', 'rejected')", name="ck_kyc_submissions_status"),
+        sa.CheckConstraint(
+            "status IN ('submitted', 'approved', 'rejected')", name="ck_kyc_submissions_status"
+        ),
         sa.CheckConstraint("target_tier IN (1, 2)", name="ck_kyc_submissions_target_tier"),
     )
     op.create_index("ix_kyc_submissions_status_id", "kyc_submissions", ["status", "id"])
