@@ -24,6 +24,7 @@ from backend.problems import exception_handlers, problem_details_plugin
 from backend.settings import Settings, get_settings
 from backend.staff.controllers import StaffAuthController
 from backend.staff.guards import staff_dependencies
+from backend.stores import store_registry
 
 __all__ = ["create_app"]
 
@@ -64,6 +65,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
             path="/schema",
             render_plugins=[SwaggerRenderPlugin(path="/"), JsonRenderPlugin(path="/openapi.json")],
         ),
+        stores=store_registry(settings),
         plugins=[problem_details_plugin()],
         middleware=[prometheus_config().middleware],
         dependencies=dict(staff_dependencies),
