@@ -27,7 +27,8 @@ metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 def all_metadata() -> list[MetaData]:
     """The MetaData of every part, in dependency order."""
-    import backend.staff.tables  # noqa: F401  (declares its tables on ``metadata``)
+    import backend.idempotency
+    import backend.staff.tables  # noqa: F401  (these declare their tables on ``metadata``)
     from compliance.audit import metadata as audit_metadata
 
     return [metadata, audit_metadata, compliance_metadata]

@@ -159,3 +159,11 @@ def test_log_lines_are_json_with_the_request_id() -> None:
     assert line["requestId"] == "req-12345678"
     assert line["msg"] == "transfer created"
     assert line["transferId"] == "t-1"
+
+
+async def test_metrics_expose_request_latency(http: AsyncClient) -> None:
+    await http.get("/schema/openapi.json")
+    response = await http.get("/metrics")
+    assert response.status_code == 200
+    assert "korpu_request_duration_seconds" in response.text
+    assert "korpu_outbox_lag_seconds" in response.text
