@@ -15,6 +15,7 @@ from sqlalchemy import func, insert, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from compliance.audit import record_audit
 from compliance.clock import as_utc
 from compliance.errors import InvalidRuleParams, ReasonRequired, RuleChangedConcurrently, UnknownRule
 from compliance.monitoring.rules import ACTIONS, DEFAULT_RULES, Rule, RuleKind, RuleSet, parse_params
@@ -129,4 +130,19 @@ async def save_rule(
             )
     except IntegrityError:
         raise RuleChangedConcurrently(f"rule {name!r} changed meanwhile; reload and try again") from None
+    await record_audit(
+        conn,
+        actor,
+        "monitoring_rule.changed",
+        "monitoring_rule",
+        name,
+        reason.strip(),
+        {
+            "version": rule.version,
+            "action": rule.action,
+            "enabled": rule.enabled,
+            "params": rule.params_json(),
+        },
+        now=as_utc(now),
+    )
     return rule
