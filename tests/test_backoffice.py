@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import pyotp
 import pytest
 import uvicorn
+from argon2 import PasswordHasher
 from httpx import AsyncClient
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -17,6 +18,7 @@ from backend.app import create_app
 from backend.backoffice import ComplianceHooks, HookNotWired
 from backend.backoffice.hooks import hooks_of
 from backend.settings import Settings
+from backend.staff import service as staff_service
 from backend.staff.service import create_staff, login
 from compliance.audit import read_audit
 from compliance.cases import open_alert
@@ -67,8 +69,15 @@ async def live_server(settings: Settings, engine: AsyncEngine, wiring: Wiring) -
 
 
 @pytest.fixture
-async def staff(engine: AsyncEngine, settings: Settings) -> dict[str, dict[str, str]]:
+async def staff(
+    engine: AsyncEngine, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> dict[str, dict[str, str]]:
     """Authorization headers per role (``officer_2`` is a second officer), plus their actor names."""
+    # Six accounts per test: a cheap argon2 cost keeps the file fast (sign-in itself is tested in
+    # test_staff.py with the real cost).
+    monkeypatch.setattr(
+        staff_service, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    )
     sealer = Sealer(settings.secrets.data_keys)
     headers: dict[str, dict[str, str]] = {}
     for name in ROLES:
