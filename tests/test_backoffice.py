@@ -137,6 +137,7 @@ MATRIX = [
     ("POST", "/backoffice/v1/release-requests/1/reject", REASON, OFFICERS),
     ("GET", "/backoffice/v1/monitoring/rules", None, READERS),
     ("GET", "/backoffice/v1/monitoring/rules/velocity_24h/versions", None, READERS),
+    ("GET", "/backoffice/v1/monitoring/stats?days=7", None, READERS),
     ("PUT", "/backoffice/v1/monitoring/rules/round_amount", {"enabled": False, **REASON}, {"senior_officer"}),
 ]
 

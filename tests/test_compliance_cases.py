@@ -215,3 +215,20 @@ async def test_concurrent_alerts_for_one_customer_open_one_case(engine: AsyncEng
     assert len(set(case_ids)) == 1
     async with engine.connect() as conn:
         assert (await conn.execute(select(func.count()).select_from(cases))).scalar_one() == 1
+
+
+async def test_rule_stats_show_how_each_rules_alerts_ended(engine: AsyncEngine) -> None:
+    from compliance.alert_stats import rule_alert_stats
+
+    cleared_case = await alert(engine, "t1", customer="c1")
+    blocked_case = await alert(engine, "t2", customer="c2")
+    await alert(engine, "t3", customer="c3")
+    await alert(engine, "t4", "block", customer="c4")
+    async with engine.begin() as conn:
+        await decide(conn, cleared_case, "clear", ANNA, "rent payments", RecordingSink(), now=NOW)
+        await decide(conn, blocked_case, "block", ANNA, "structuring confirmed", RecordingSink(), now=NOW)
+        stats = {s.rule: s for s in await rule_alert_stats(conn, NOW)}
+    structuring = stats["structuring_24h"]
+    assert (structuring.alerts, structuring.cleared, structuring.blocked, structuring.open) == (3, 1, 1, 1)
+    assert str(structuring.false_alarm_rate) == "0.500"
+    assert stats["ofac_sdn"].false_alarm_rate is None

@@ -8,7 +8,7 @@ decisions and views of personal data need the ``officer`` or ``senior_officer`` 
 from backend.backoffice.cases import CasesController
 from backend.backoffice.hooks import ComplianceHooks, HookNotWired
 from backend.backoffice.kyc import KycReviewController
-from backend.backoffice.monitoring import MonitoringRulesController
+from backend.backoffice.monitoring import MonitoringRulesController, MonitoringStatsController
 
 __all__ = [
     "BACKOFFICE_CONTROLLERS",
@@ -17,7 +17,13 @@ __all__ = [
     "HookNotWired",
     "KycReviewController",
     "MonitoringRulesController",
+    "MonitoringStatsController",
 ]
 
-BACKOFFICE_CONTROLLERS = (KycReviewController, CasesController, MonitoringRulesController)
+BACKOFFICE_CONTROLLERS = (
+    KycReviewController,
+    CasesController,
+    MonitoringRulesController,
+    MonitoringStatsController,
+)
 """Register these in backend/app.py:route_handlers()."""

@@ -1,25 +1,28 @@
 """Back office: the monitoring rules in force, their version history, and changing a rule.
 
-Officers, senior officers and policy analysts read the rules; only a senior officer changes one
+Officers, senior officers and policy analysts read the rules and each rule's alert outcomes (the
+false-alarm rate that tells whether a threshold is too tight); only a senior officer changes a rule
 (each change is a new version with a reason, in the audit trail).
 """
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any, Literal
+from datetime import datetime, timedelta
+from typing import Annotated, Any, Literal
 
 from litestar import Controller, get, put
 from litestar.datastructures import State
+from litestar.params import Parameter
 from pydantic import Field
 
 from backend.backoffice.common import Camel, officer_of
 from backend.problems import Problem
 from backend.staff.guards import StaffPrincipal, require_roles
+from compliance.alert_stats import rule_alert_stats
 from compliance.clock import utc_now
 from compliance.monitoring import Rule, load_rules, rule_history, save_rule
 
-__all__ = ["MonitoringRulesController"]
+__all__ = ["MonitoringRulesController", "MonitoringStatsController"]
 
 
 class RuleOut(Camel):
@@ -114,3 +117,46 @@ class MonitoringRulesController(Controller):
                 params=data.params,
             )
         return RuleOut.of(rule)
+
+
+class RuleStatsOut(Camel):
+    rule: str
+    alerts: int
+    cleared: int
+    blocked: int
+    open: int
+    false_alarm_rate: str | None = Field(description='Cleared among decided alerts, e.g. "0.750".')
+
+
+class RuleStatsList(Camel):
+    since: datetime
+    items: list[RuleStatsOut]
+
+
+class MonitoringStatsController(Controller):
+    path = "/backoffice/v1/monitoring/stats"
+    tags = ["back office: monitoring rules"]
+
+    @get(
+        "/",
+        guards=[require_roles("officer", "senior_officer", "policy_analyst")],
+        summary="Per rule: alerts raised and how they ended (false-alarm rate)",
+    )
+    async def stats(self, state: State, days: Annotated[int, Parameter(ge=1, le=366)] = 30) -> RuleStatsList:
+        since = utc_now() - timedelta(days=days)
+        async with state.engine.connect() as conn:
+            stats = await rule_alert_stats(conn, since)
+        return RuleStatsList(
+            since=since,
+            items=[
+                RuleStatsOut(
+                    rule=s.rule,
+                    alerts=s.alerts,
+                    cleared=s.cleared,
+                    blocked=s.blocked,
+                    open=s.open,
+                    false_alarm_rate=str(s.false_alarm_rate) if s.false_alarm_rate is not None else None,
+                )
+                for s in stats
+            ],
+        )
