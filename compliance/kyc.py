@@ -21,7 +21,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import IntEnum
 
-from sqlalchemy import and_, bindparam, case, func, select
+from sqlalchemy import and_, bindparam, case, func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import BindParameter
 
@@ -44,6 +44,7 @@ __all__ = [
     "TierLimits",
     "check_limits",
     "limit_usage",
+    "lock_customer",
     "to_base",
     "travel_rule_applies",
     "travel_rule_missing",
@@ -218,6 +219,15 @@ async def limit_usage(
     )
 
 
+_ADVISORY_LOCK = text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))")
+
+
+async def lock_customer(conn: AsyncConnection, customer_ref: str) -> None:
+    """Serialise limit checks of one customer until the current transaction ends (PostgreSQL)."""
+    if conn.dialect.name == "postgresql":
+        await conn.execute(_ADVISORY_LOCK, {"key": f"korpu.limits:{customer_ref}"})
+
+
 async def check_limits(
     conn: AsyncConnection,
     customer_ref: str,
@@ -227,12 +237,14 @@ async def check_limits(
     convert: Converter,
     limits: Mapping[int, TierLimits] = DEFAULT_TIER_LIMITS,
 ) -> LimitDecision:
-    """Whether ``customer_ref`` at ``tier`` may send ``amount`` now; changes nothing.
+    """Whether ``customer_ref`` at ``tier`` may send ``amount`` now; writes nothing.
 
-    Reads the transfers :func:`compliance.monitoring.record_event` recorded; the caller runs it in
-    the transaction that records this transfer, so two concurrent transfers cannot both slip under
-    a limit on PostgreSQL's serializable retry or SQLite's single writer.
+    Reads the transfers :func:`compliance.monitoring.record_event` recorded. Run it in the
+    transaction that records this transfer: on PostgreSQL it takes a transaction-scoped advisory
+    lock per customer (held until that transaction ends), so two concurrent transfers of one
+    customer cannot both slip under a limit; SQLite already has a single writer.
     """
+    await lock_customer(conn, customer_ref)
     usage = await limit_usage(conn, customer_ref, tier, now, limits)
     tier_limits = usage.limits
     base = to_base(amount, tier_limits.per_transfer.currency, convert)

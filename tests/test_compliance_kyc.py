@@ -252,3 +252,22 @@ async def test_bad_submissions_are_refused_and_store_nothing(
         with pytest.raises(InvalidKycSubmission, match=message):
             await submit_kyc(conn, vault, "c1", 1, [document], current_tier=0, now=NOW)
         assert (await conn.execute(select(func.count()).select_from(kyc_submissions))).scalar_one() == 0
+
+
+@pytest.mark.postgres_only
+async def test_two_concurrent_transfers_cannot_both_slip_under_the_daily_limit(engine: AsyncEngine) -> None:
+    import asyncio
+
+    async def send(ref: str) -> bool:
+        async with engine.begin() as conn:
+            decision = await check_limits(conn, "c1", 1, usd("600.00"), NOW, convert)
+            if decision.allowed:
+                await asyncio.sleep(0.2)  # both would read the history before either writes
+                await record_event(conn, facts("600.00", customer="c1", tier=1, ref=ref), NOW)
+            return decision.allowed
+
+    # 1,000 already sent today: one more 600 fits under the 2,000 daily limit, two do not.
+    async with engine.begin() as conn:
+        await record_event(conn, facts("1000.00", customer="c1", tier=1), NOW - timedelta(hours=1))
+    outcomes = await asyncio.gather(send("a"), send("b"))
+    assert sorted(outcomes) == [False, True]
