@@ -25,4 +25,7 @@ metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 def all_metadata() -> list[MetaData]:
     """The MetaData of every part, in dependency order."""
+    # Imported here, not at the top: the capabilities' table modules import `metadata` from this one.
+    import backend.identity.tables  # noqa: F401  (registers the identity tables on `metadata`)
+
     return [metadata]

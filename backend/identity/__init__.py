@@ -1,0 +1,1 @@
+"""Identity: customers, sign-in (phone code, PIN, tokens), profiles and recipients."""
