@@ -12,15 +12,23 @@ from litestar import Litestar
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
+from litestar.plugins.pydantic import PydanticPlugin
 from litestar.types import ControllerRouterHandler
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.db import create_engine
 from backend.health import HealthController
+from backend.identity.container import build_identity
+from backend.identity.dev_inbox import DevSmsController, dev_inbox_enabled
+from backend.identity.guards import CustomerAuthMiddleware, identity_dependencies
 from backend.logs import configure_logging
 from backend.middleware import RequestIdMiddleware
 from backend.problems import exception_handlers, problem_details_plugin
 from backend.settings import Settings, get_settings
+from backend.stores import store_registry
+from mobile_api.auth import AuthController
+from mobile_api.me import MeController
+from mobile_api.recipients import RecipientsController
 
 __all__ = ["create_app"]
 
@@ -36,6 +44,9 @@ API_DESCRIPTION = """Körpü remittance pilot API.
 def route_handlers(settings: Settings) -> Sequence[ControllerRouterHandler]:
     """Every router of the service; capabilities add theirs here."""
     handlers: list[ControllerRouterHandler] = [HealthController]
+    handlers += [AuthController, MeController, RecipientsController]
+    if dev_inbox_enabled(settings):
+        handlers.append(DevSmsController)
     return handlers
 
 
@@ -45,7 +56,10 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
     configure_logging(settings.log_level)
     owns_engine = engine is None
     engine = engine or create_engine(settings.database_url, pool_size=settings.db_pool_size)
-    state = State({"settings": settings, "engine": engine})
+    stores = store_registry(settings)
+    state = State(
+        {"settings": settings, "engine": engine, "identity": build_identity(settings, engine, stores)}
+    )
 
     async def dispose_engine(app: Litestar) -> None:
         if owns_engine:
@@ -61,8 +75,13 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
             path="/schema",
             render_plugins=[SwaggerRenderPlugin(path="/"), JsonRenderPlugin(path="/openapi.json")],
         ),
-        plugins=[problem_details_plugin()],
+        # prefer_alias: replies and the OpenAPI document use the camelCase aliases of the models.
+        plugins=[problem_details_plugin(), PydanticPlugin(prefer_alias=True)],
         exception_handlers=exception_handlers(),
+        stores=stores,
+        # Every /v1 route needs a signed-in customer unless its opt says otherwise (backend.identity.guards).
+        middleware=[CustomerAuthMiddleware],
+        dependencies=identity_dependencies(),
         on_shutdown=[dispose_engine],
         debug=False,
     )

@@ -140,7 +140,8 @@ recipients = Table(
     CheckConstraint(
         "(payout_method = 'bank_account') = (iban_sealed IS NOT NULL)"
         " AND (payout_method = 'card') = (card_number_sealed IS NOT NULL AND card_last4 IS NOT NULL)"
-        " AND (payout_method = 'wallet') = (wallet_phone_sealed IS NOT NULL AND wallet_phone_index IS NOT NULL)",
+        " AND (payout_method = 'wallet')"
+        " = (wallet_phone_sealed IS NOT NULL AND wallet_phone_index IS NOT NULL)",
         name="payout_details",
     ),
     Index("ix_recipients_customer_id_id", "customer_id", "id"),

@@ -66,7 +66,9 @@ def upgrade() -> None:
         sa.Column("consumed_at", _Timestamp, nullable=True),
         sa.PrimaryKeyConstraint("id", name="pk_otp_challenges"),
     )
-    op.create_index("ix_otp_challenges_phone_index_created_at", "otp_challenges", ["phone_index", "created_at"])
+    op.create_index(
+        "ix_otp_challenges_phone_index_created_at", "otp_challenges", ["phone_index", "created_at"]
+    )
     op.create_table(
         "auth_sessions",
         sa.Column("id", sa.Uuid(), nullable=False),
@@ -79,7 +81,9 @@ def upgrade() -> None:
         sa.Column("revoked_at", _Timestamp, nullable=True),
         sa.Column("revoked_reason", sa.String(32), nullable=True),
         sa.PrimaryKeyConstraint("id", name="pk_auth_sessions"),
-        sa.ForeignKeyConstraint(["customer_id"], ["customers.id"], name="fk_auth_sessions_customer_id_customers"),
+        sa.ForeignKeyConstraint(
+            ["customer_id"], ["customers.id"], name="fk_auth_sessions_customer_id_customers"
+        ),
         sa.ForeignKeyConstraint(
             ["device_pk"], ["customer_devices.id"], name="fk_auth_sessions_device_pk_customer_devices"
         ),
@@ -116,7 +120,9 @@ def upgrade() -> None:
         sa.Column("updated_at", _Timestamp, nullable=False),
         sa.Column("deleted_at", _Timestamp, nullable=True),
         sa.PrimaryKeyConstraint("id", name="pk_recipients"),
-        sa.ForeignKeyConstraint(["customer_id"], ["customers.id"], name="fk_recipients_customer_id_customers"),
+        sa.ForeignKeyConstraint(
+            ["customer_id"], ["customers.id"], name="fk_recipients_customer_id_customers"
+        ),
         sa.CheckConstraint(
             "payout_method IN ('bank_account', 'card', 'wallet', 'cash_pickup')",
             name="ck_recipients_payout_method",
