@@ -86,7 +86,7 @@ def _tokens(grant: TokenGrant) -> TokenResponse:
     return TokenResponse(
         access_token=grant.access_token,
         access_token_expires_at=grant.access_token_expires_at,
-        expires_in=int((grant.access_token_expires_at - grant.issued_at).total_seconds()),
+        expires_in=grant.access_token_lifetime_seconds,
         refresh_token=grant.refresh_token,
         refresh_token_expires_at=grant.refresh_token_expires_at,
         customer_id=grant.customer_id,

@@ -74,9 +74,9 @@ class SignInStarted:
 class TokenGrant:
     """Tokens for a session, after sign-in or a refresh."""
 
-    issued_at: datetime
     access_token: str
     access_token_expires_at: datetime
+    access_token_lifetime_seconds: int
     refresh_token: str
     refresh_token_expires_at: datetime
     customer_id: int
@@ -127,8 +127,9 @@ class AuthService:
             recent = await challenges.recent_for_phone(
                 connection, phone_index, now - policy.otp_per_phone_window
             )
-            if recent.newest is not None and now < recent.newest + policy.otp_resend_interval:
-                raise OtpRateLimited(seconds_until(recent.newest + policy.otp_resend_interval, now))
+            pending = recent.newest_pending
+            if pending is not None and now < pending + policy.otp_resend_interval:
+                raise OtpRateLimited(seconds_until(pending + policy.otp_resend_interval, now))
             if recent.count >= policy.otp_per_phone_limit and recent.oldest is not None:
                 raise OtpRateLimited(seconds_until(recent.oldest + policy.otp_per_phone_window, now))
             await challenges.purge_old(
@@ -305,9 +306,9 @@ class AuthService:
         )
         access, access_expires_at = self._access.issue(customer_id, session_id, device_id, now)
         return TokenGrant(
-            issued_at=now,
             access_token=access,
             access_token_expires_at=access_expires_at,
+            access_token_lifetime_seconds=int(self._policy.access_token_ttl.total_seconds()),
             refresh_token=refresh,
             refresh_token_expires_at=refresh_expires_at,
             customer_id=customer_id,

@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy import bindparam, case, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from backend.identity.clock import as_utc
@@ -42,11 +42,14 @@ class RecentChallenges:
 
     count: int
     oldest: datetime | None
-    newest: datetime | None
+    newest_pending: datetime | None
+    """The newest code not used yet (a used code does not delay a new sign-in)."""
 
 
 _RECENT = select(
-    func.count(), func.min(otp_challenges.c.created_at), func.max(otp_challenges.c.created_at)
+    func.count(),
+    func.min(otp_challenges.c.created_at),
+    func.max(case((otp_challenges.c.consumed_at.is_(None), otp_challenges.c.created_at))),
 ).where(
     otp_challenges.c.phone_index == bindparam("phone_index"), otp_challenges.c.created_at > bindparam("since")
 )
@@ -76,7 +79,7 @@ async def recent_for_phone(
     return RecentChallenges(
         count=int(row[0]),
         oldest=None if row[1] is None else as_utc(row[1]),
-        newest=None if row[2] is None else as_utc(row[2]),
+        newest_pending=None if row[2] is None else as_utc(row[2]),
     )
 
 
