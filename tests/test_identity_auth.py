@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import jwt
 import pytest
-from httpx import AsyncClient
+from httpx import AsyncClient, Response
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -21,7 +21,9 @@ from backend.settings import Settings
 from tests.signin import next_phone, read_code, request_code, sign_in
 
 
-async def _verify(http: AsyncClient, challenge: str, code: str, device: str = "device-0001", **headers: str):  # type: ignore[no-untyped-def]
+async def _verify(
+    http: AsyncClient, challenge: str, code: str, device: str = "device-0001", **headers: str
+) -> Response:
     return await http.post(
         "/v1/auth/verify", json={"challengeId": challenge, "code": code, "deviceId": device}, headers=headers
     )

@@ -22,6 +22,7 @@ __all__ = [
     "Profile",
     "ProfileChanges",
     "ProfileService",
+    "create_customer",
     "find_customer_by_phone",
     "load_profile",
     "set_customer_status",
@@ -86,6 +87,19 @@ async def find_customer_by_phone(
 ) -> int | None:
     """The customer whose verified phone is ``e164`` (already E.164), if any."""
     return await customers.find_id_by_phone_index(connection, personal.phone_index(e164))
+
+
+async def create_customer(
+    connection: AsyncConnection, personal: PersonalData, e164: str, *, language: str, now: datetime
+) -> int:
+    """A new customer (tier 0, no PIN) for a phone number nobody has yet; returns the id."""
+    return await customers.insert_customer(
+        connection,
+        phone_sealed=personal.seal(e164, PHONE_CONTEXT),
+        phone_index=personal.phone_index(e164),
+        language=language,
+        now=now,
+    )
 
 
 async def set_kyc_tier(

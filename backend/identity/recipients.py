@@ -38,6 +38,7 @@ __all__ = [
     "RecipientDraft",
     "RecipientPage",
     "RecipientService",
+    "add_recipient",
     "load_recipient",
     "payout_instruction",
 ]
@@ -166,6 +167,29 @@ def _view(personal: PersonalData, record: RecipientRecord) -> Recipient:
     )
 
 
+async def add_recipient(
+    connection: AsyncConnection,
+    personal: PersonalData,
+    customer_id: int,
+    draft: RecipientDraft,
+    now: datetime,
+) -> int:
+    """Check and store a new recipient of ``customer_id`` in the caller's transaction; returns its id."""
+    given = clean_name(draft.given_name, "givenName")
+    family = clean_name(draft.family_name, "familyName")
+    country = clean_country(draft.country)
+    payout = _seal_payout(personal, draft.payout, country)
+    return await repo.insert_recipient(
+        connection,
+        customer_id=customer_id,
+        given_name_sealed=personal.seal(given, SealContext.RECIPIENT_GIVEN_NAME),
+        family_name_sealed=personal.seal(family, SealContext.RECIPIENT_FAMILY_NAME),
+        country=country,
+        payout=payout,
+        now=now,
+    )
+
+
 async def load_recipient(
     connection: AsyncConnection, personal: PersonalData, customer_id: int, recipient_id: int
 ) -> Recipient:
@@ -206,20 +230,8 @@ class RecipientService:
         self._clock = clock
 
     async def create(self, customer_id: int, draft: RecipientDraft) -> Recipient:
-        given = clean_name(draft.given_name, "givenName")
-        family = clean_name(draft.family_name, "familyName")
-        country = clean_country(draft.country)
-        payout = _seal_payout(self._personal, draft.payout, country)
         async with self._engine.begin() as connection:
-            recipient_id = await repo.insert_recipient(
-                connection,
-                customer_id=customer_id,
-                given_name_sealed=self._personal.seal(given, SealContext.RECIPIENT_GIVEN_NAME),
-                family_name_sealed=self._personal.seal(family, SealContext.RECIPIENT_FAMILY_NAME),
-                country=country,
-                payout=payout,
-                now=self._clock(),
-            )
+            recipient_id = await add_recipient(connection, self._personal, customer_id, draft, self._clock())
             return await load_recipient(connection, self._personal, customer_id, recipient_id)
 
     async def get(self, customer_id: int, recipient_id: int) -> Recipient:

@@ -62,7 +62,7 @@ class RecipientRecord:
 
 
 _live = recipients.c.deleted_at.is_(None)
-_owned = recipients.c.customer_id == bindparam("customer_id")
+_owned = recipients.c.customer_id == bindparam("owner_id")
 _GET = select(*recipients.c).where(recipients.c.id == bindparam("recipient_id"), _owned, _live)
 _LIST_FIRST = (
     select(*recipients.c).where(_owned, _live).order_by(recipients.c.id.desc()).limit(bindparam("n"))
@@ -148,7 +148,7 @@ async def insert_recipient(
 
 
 async def get(connection: AsyncConnection, customer_id: int, recipient_id: int) -> RecipientRecord | None:
-    row = (await connection.execute(_GET, {"customer_id": customer_id, "recipient_id": recipient_id})).first()
+    row = (await connection.execute(_GET, {"owner_id": customer_id, "recipient_id": recipient_id})).first()
     return None if row is None else _record(row)
 
 
@@ -157,10 +157,10 @@ async def list_page(
 ) -> Sequence[RecipientRecord]:
     """Up to ``limit`` recipients, newest first, older than ``before_id`` when given."""
     if before_id is None:
-        result = await connection.execute(_LIST_FIRST, {"customer_id": customer_id, "n": limit})
+        result = await connection.execute(_LIST_FIRST, {"owner_id": customer_id, "n": limit})
     else:
         result = await connection.execute(
-            _LIST_AFTER, {"customer_id": customer_id, "before_id": before_id, "n": limit}
+            _LIST_AFTER, {"owner_id": customer_id, "before_id": before_id, "n": limit}
         )
     return [_record(row) for row in result]
 
@@ -179,7 +179,7 @@ async def update_recipient(
     result = await connection.execute(
         _UPDATE,
         {
-            "customer_id": customer_id,
+            "owner_id": customer_id,
             "recipient_id": recipient_id,
             "given": given_name_sealed,
             "family": family_name_sealed,
@@ -201,6 +201,6 @@ async def soft_delete(
     connection: AsyncConnection, customer_id: int, recipient_id: int, now: datetime
 ) -> bool:
     result = await connection.execute(
-        _SOFT_DELETE, {"customer_id": customer_id, "recipient_id": recipient_id, "now": now}
+        _SOFT_DELETE, {"owner_id": customer_id, "recipient_id": recipient_id, "now": now}
     )
     return result.rowcount == 1
