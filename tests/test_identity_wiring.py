@@ -19,6 +19,7 @@ from backend.app import create_app
 from backend.demo import seed
 from backend.identity.container import build_identity
 from backend.identity.demo import DEMO_PIN, DEMO_SENDER_PHONE
+from backend.identity.errors import all_identity_errors
 from backend.identity.sms import HttpSmsProvider, InboxSmsProvider
 from backend.identity.tables import customers, recipients
 from backend.settings import ConfigError, Settings
@@ -159,3 +160,9 @@ async def test_the_inbox_and_rate_limits_can_live_in_redis(settings: Settings) -
         ]
     finally:
         await store.delete_all()
+
+
+def test_the_api_guide_lists_every_error_code() -> None:
+    guide = (Path(__file__).resolve().parent.parent / "docs" / "api.md").read_text()
+    missing = [error.code for error in all_identity_errors() if f"`{error.code}`" not in guide]
+    assert missing == []
