@@ -29,6 +29,7 @@ _BACKEND_TABLE_MODULES = (
     "backend.idempotency",
     "backend.staff.tables",
     "backend.identity.tables",
+    "backend.transfers.tables",
 )
 """Modules that declare tables on ``metadata``; a capability adds its module here."""
 
