@@ -25,4 +25,6 @@ metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 def all_metadata() -> list[MetaData]:
     """The MetaData of every part, in dependency order."""
-    return [metadata]
+    from compliance.screening.tables import metadata as screening_metadata
+
+    return [metadata, screening_metadata]
