@@ -25,6 +25,9 @@ metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 def all_metadata() -> list[MetaData]:
     """The MetaData of every part, in dependency order."""
+    import backend.idempotency
+    import backend.staff.tables  # noqa: F401  (these declare their tables on ``metadata``)
+    from compliance.audit import metadata as audit_metadata
     from compliance.screening.tables import metadata as screening_metadata
 
-    return [metadata, screening_metadata]
+    return [metadata, audit_metadata, screening_metadata]
