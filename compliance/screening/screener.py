@@ -9,6 +9,8 @@ the new index happens off to the side (in a worker thread when refreshed from th
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from dataclasses import dataclass, field
 from threading import Lock
 
@@ -19,7 +21,7 @@ from compliance.screening.matcher import MatcherConfig, evidence_adjustment, nam
 from compliance.screening.model import Decision, ListEntry, Match, ScreeningResult, Subject
 from compliance.screening.normalise import NormalisedName, normalise_name
 
-__all__ = ["Screener", "ScreeningConfig", "decide"]
+__all__ = ["Screener", "ScreeningConfig", "decide", "derive_fingerprint_key"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +38,12 @@ class ScreeningConfig:
     """Matches kept in a result (strongest first)."""
     matcher: MatcherConfig = field(default_factory=MatcherConfig)
     """Name scoring knobs."""
+
+
+def derive_fingerprint_key(secret_key: bytes) -> bytes:
+    """The key of subject fingerprints, derived from the service secret (so it is stable across
+    processes and restarts, and distinct from every other use of that secret)."""
+    return hmac.new(secret_key, b"korpu.screening.subject-fingerprint.v1", hashlib.sha256).digest()
 
 
 def decide(score: float, config: ScreeningConfig) -> Decision:
@@ -75,6 +83,10 @@ class Screener:
         with self._swap_lock:
             previous, self._index = self._index, index
         return previous
+
+    def pinned(self) -> Screener:
+        """A screener fixed on the current index (a later swap does not reach it)."""
+        return Screener(self._index, fingerprint_key=self._fingerprint_key, config=self.config)
 
     def fingerprint(self, subject: Subject) -> str:
         return subject.fingerprint(self._fingerprint_key)
