@@ -77,12 +77,13 @@ def token_similarity(a: NameToken, b: NameToken, config: MatcherConfig = DEFAULT
         if a.role is b.role:
             return 1.0 if a.text == b.text else 0.0
         return config.initial_similarity if a.text[0] == b.text[0] or a.key[0] == b.key[0] else 0.0
-    if a.abjad or b.abjad:
+    if a.text == b.text:
+        return 1.0
+    if a.abjad != b.abjad:
+        # One side lacks its short vowels: compare consonants, and trust that a little less.
         if min(len(a.skeleton), len(b.skeleton)) <= 1:
             return config.abjad_discount if a.skeleton == b.skeleton else 0.0
         return config.abjad_discount * OSA.normalized_similarity(a.skeleton, b.skeleton)
-    if a.text == b.text:
-        return 1.0
     plain = _similarity(a.text, b.text)
     keyed = 1.0 if a.key == b.key else _similarity(a.key, b.key)
     if a.stem_key != a.key or b.stem_key != b.key:
@@ -164,7 +165,7 @@ def _aligned_score(query: NormalisedName, candidate: NormalisedName, config: Mat
 
 
 def _joined_score(query: NormalisedName, candidate: NormalisedName, config: MatcherConfig) -> float:
-    if any(t.abjad for t in query.tokens + candidate.tokens):
+    if any(t.abjad for t in query.tokens) != any(t.abjad for t in candidate.tokens):
         a = "".join(t.skeleton for t in query.tokens if t.role is not TokenRole.INITIAL)
         b = "".join(t.skeleton for t in candidate.tokens if t.role is not TokenRole.INITIAL)
         discount = config.joined_discount * config.abjad_discount

@@ -14,6 +14,9 @@ Why each fold exists (one name, several official spellings):
 - ``e`` → ``a``, ``o`` → ``u``, ``y`` → ``i``: ``ə`` becomes ``a`` or ``e`` (``Məmmədov``,
   ``Mammadov``, ``Mamedov``, ``Memmedov``); ``-iyev``/``-iev``; ``Mahmoud``/``Mahmud``.
 - doubled letters are single: ``Mammadov``/``Mamadov``, ``Hussein``/``Husein``.
+- a glide between vowels is dropped (``Aliyev``/``Алиев``), so is ``y`` after a consonant before a
+  vowel (Russian soft vowels: ``Гюнель``/``Günel``), and a final ``h`` after a vowel
+  (``Abdullah``/``Abdulla``); Russian ``-ев`` equals ``-ov`` (``Оруджев``/``Orucov``).
 """
 
 from __future__ import annotations
@@ -52,6 +55,7 @@ _SINGLE = str.maketrans(
 _DOUBLES = re.compile(r"(.)\1+")
 _GLIDE_BETWEEN_VOWELS = re.compile(r"(?<=[aeiou])y(?=[aeiou])")
 _SOFT_VOWEL = re.compile(r"(?<=[b-df-hj-np-tv-z])y(?=[aeiou])")
+_SILENT_FINAL_H = re.compile(r"(?<=[aeiou])h$")
 _LEADING_GLIDE = re.compile(r"^i(?=[aeiou])")
 _SURNAME_ENDING = re.compile(r"av(a?)$")
 _VOWELS = re.compile(r"[aeiou]")
@@ -62,6 +66,8 @@ def name_key(token: str) -> str:
     # "Aliyev"/"Алиев", "Agayev"/"Агаев": a glide between vowels is often not written;
     # "Гюнель"/"Günel", "Нигяр"/"Nigar": Russian soft vowels after a consonant stand for ü, ä, ö.
     key = _SOFT_VOWEL.sub("", _GLIDE_BETWEEN_VOWELS.sub("", token))
+    # A final "h" after a vowel is often silent in transliteration ("Abdullah"/"Abdulla").
+    key = _SILENT_FINAL_H.sub("", key)
     for pattern, replacement in _MULTI:
         key = key.replace(pattern, replacement)
     key = key.translate(_SINGLE)
@@ -73,5 +79,7 @@ def name_key(token: str) -> str:
 
 
 def consonant_skeleton(key: str) -> str:
-    """The key without vowels, for scripts that do not write short vowels (Arabic, Hebrew)."""
-    return _VOWELS.sub("", key) or key
+    """The key without vowels, for scripts that do not write short vowels (Arabic, Hebrew).
+    A final ``h`` goes too: Arabic writes the one that Latin spellings often drop (``الله``)."""
+    skeleton = _VOWELS.sub("", key) or key
+    return skeleton[:-1] if len(skeleton) >= 3 and skeleton.endswith("h") else skeleton
