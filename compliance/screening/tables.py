@@ -29,6 +29,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.sql.naming import conv
 
 __all__ = [
     "cleared_matches",
@@ -102,7 +103,13 @@ cleared_matches = Table(
     Column("cleared_by", String(128), nullable=False),
     Column("reason", Text, nullable=False),
     Column("cleared_at", DateTime(timezone=True), nullable=False),
-    UniqueConstraint("subject_ref", "entry_key", "subject_fingerprint", "entry_fingerprint"),
+    UniqueConstraint(
+        "subject_ref",
+        "entry_key",
+        "subject_fingerprint",
+        "entry_fingerprint",
+        name=conv("uq_screening_cleared_matches_subject_entry"),
+    ),
 )
 """An officer's "not this person": holds while neither the subject's nor the entry's data change."""
 

@@ -71,7 +71,7 @@ def upgrade() -> None:
             "entry_key",
             "subject_fingerprint",
             "entry_fingerprint",
-            name="uq_screening_cleared_matches_subject_ref_entry_key_subject_fingerprint_entry_fingerprint",
+            name="uq_screening_cleared_matches_subject_entry",
         ),
     )
     op.create_table(
