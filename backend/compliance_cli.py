@@ -120,28 +120,11 @@ def screen_batch(
     as_json: bool,
 ) -> None:
     """Screen a CSV of people against list files: clear, review or hit."""
-    from compliance.screening import ListFormatError, Screener, load_list
+    from compliance.screening import ListFormatError
     from compliance.screening.batch import screen_batch_file
-    from compliance.screening.index import ScreeningIndex
 
-    config = _config(review_threshold, hit_threshold)
-    started = time.perf_counter()
-    snapshots = {}
+    screener = _batch_screener(lists, _config(review_threshold, hit_threshold))
     try:
-        for spec in lists:
-            snapshot = load_list(spec)
-            if snapshot.list_name in snapshots:
-                _stop(f"two lists named {snapshot.list_name}")
-            snapshots[snapshot.list_name] = (1, snapshot)
-        index = ScreeningIndex(snapshots)
-        entries = index.entry_count
-        click.echo(
-            f"loaded {entries} entries ({len(index.persons)} person names) from "
-            f"{', '.join(sorted(snapshots))} in {time.perf_counter() - started:.2f} s",
-            err=True,
-        )
-        # Fingerprints are not kept by a batch run, so a throw-away key does.
-        screener = Screener(index, fingerprint_key=os.urandom(32), config=config)
         report = screen_batch_file(screener, in_path, out_path)
     except ListFormatError as exc:
         _stop(str(exc))
@@ -155,12 +138,58 @@ def screen_batch(
     if as_json:
         summary = {
             **report.stats.to_json(),
-            "lists": sorted(snapshots),
-            "entries": entries,
+            "lists": sorted(screener.list_versions),
+            "entries": screener.index.entry_count,
             "decisions": {k: report.decisions[k] for k in ("clear", "review", "hit")},
             "alertRate": round(report.alert_rate, 5),
         }
         click.echo(json.dumps(summary))
+
+
+@compliance.command("bench-index")
+@click.option(
+    "--list", "lists", multiple=True, required=True, help="A list as FORMAT:PATH; repeat for several."
+)
+@click.option("--count", type=click.IntRange(1, 100_000), default=2000, show_default=True)
+@click.option("--scan-sample", type=click.IntRange(1, 10_000), default=40, show_default=True)
+@click.option("--seed", type=int, default=7, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON summary as the last line.")
+def bench_index(lists: tuple[str, ...], count: int, scan_sample: int, seed: int, as_json: bool) -> None:
+    """Screening latency through the index, against scoring every listed name (the reference)."""
+    from compliance.screening.batch import benchmark_index
+    from compliance.screening.synthetic import random_people
+
+    screener = _batch_screener(lists, _config(None, None))
+    report = benchmark_index(screener, random_people(count, seed), scan_sample)
+    click.echo(f"indexed:   {report.indexed.describe()}", err=True)
+    click.echo(f"full scan: {report.full_scan.describe()}", err=True)
+    click.echo(f"index is {report.speedup_p95:.0f}x faster at p95", err=True)
+    if as_json:
+        click.echo(json.dumps(report.to_json()))
+
+
+def _batch_screener(lists: tuple[str, ...], config: Any) -> Any:
+    from compliance.screening import ListFormatError, Screener, load_list
+    from compliance.screening.index import ScreeningIndex
+
+    started = time.perf_counter()
+    snapshots = {}
+    try:
+        for spec in lists:
+            snapshot = load_list(spec)
+            if snapshot.list_name in snapshots:
+                _stop(f"two lists named {snapshot.list_name}")
+            snapshots[snapshot.list_name] = (1, snapshot)
+    except ListFormatError as exc:
+        _stop(str(exc))
+    index = ScreeningIndex(snapshots)
+    click.echo(
+        f"loaded {index.entry_count} entries ({len(index.persons)} person names) from "
+        f"{', '.join(sorted(snapshots))} in {time.perf_counter() - started:.2f} s",
+        err=True,
+    )
+    # Fingerprints are not kept by a batch run, so a throw-away key does.
+    return Screener(index, fingerprint_key=os.urandom(32), config=config)
 
 
 @compliance.command("random-names")

@@ -116,7 +116,8 @@ def name_score(
     if query.is_empty or candidate.is_empty:
         return 0.0
     aligned = _aligned_score(query, candidate, config)
-    if aligned >= 0.99:
+    if aligned >= 0.99 or len(query.tokens) == len(candidate.tokens):
+        # Only names with different token counts can be the same name split or merged differently.
         return aligned
     return max(aligned, _joined_score(query, candidate, config))
 
@@ -166,8 +167,7 @@ def _aligned_score(query: NormalisedName, candidate: NormalisedName, config: Mat
 
 def _joined_score(query: NormalisedName, candidate: NormalisedName, config: MatcherConfig) -> float:
     if any(t.abjad for t in query.tokens) != any(t.abjad for t in candidate.tokens):
-        a = "".join(t.skeleton for t in query.tokens if t.role is not TokenRole.INITIAL)
-        b = "".join(t.skeleton for t in candidate.tokens if t.role is not TokenRole.INITIAL)
+        a, b = query.joined_skeleton, candidate.joined_skeleton
         discount = config.joined_discount * config.abjad_discount
     else:
         a, b = query.joined_key, candidate.joined_key

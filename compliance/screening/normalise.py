@@ -69,11 +69,10 @@ class NormalisedName:
     """The name as it was given."""
     tokens: tuple[NameToken, ...]
     """Its tokens in written order, honorifics and particles removed."""
-
-    @property
-    def joined_key(self) -> str:
-        """The keys run together, to compare names whose tokens are split or merged differently."""
-        return "".join(token.key for token in self.tokens if token.role is not TokenRole.INITIAL)
+    joined_key: str = ""
+    """The keys run together, to compare names whose tokens are split or merged differently."""
+    joined_skeleton: str = ""
+    """The same with consonant skeletons, for comparisons across Arabic script."""
 
     @property
     def is_empty(self) -> bool:
@@ -176,7 +175,13 @@ def _normalise(name: str) -> NormalisedName:
             tokens.append(_token(text, TokenRole.INITIAL, abjad))
         else:
             tokens.append(_token(text, TokenRole.NAME, abjad))
-    return NormalisedName(original=name, tokens=tuple(tokens))
+    full = [token for token in tokens if token.role is not TokenRole.INITIAL]
+    return NormalisedName(
+        original=name,
+        tokens=tuple(tokens),
+        joined_key="".join(token.key for token in full),
+        joined_skeleton="".join(token.skeleton for token in full),
+    )
 
 
 def _raw_tokens(name: str) -> list[tuple[str, bool]]:
