@@ -264,11 +264,12 @@ class ScreeningResult:
     """The outcome of screening one subject against every loaded list."""
 
     decision: Decision
-    """``hit`` or ``review`` from the strongest match that is not cleared, else ``clear``."""
+    """``hit`` or ``review`` from the first match that is not cleared, else ``clear``."""
     top_score: float
-    """Score of the strongest match that is not cleared (0 when there is none)."""
+    """Score of that match (0 when there is none)."""
     matches: tuple[Match, ...]
-    """Matches at or above the review threshold, strongest first (cleared ones included, flagged)."""
+    """Matches at or above the review threshold, hits first, then by score (cleared ones included,
+    flagged)."""
     list_versions: Mapping[str, int]
     """Version of every list this screening used, e.g. ``{"ofac-sdn": 3, "un-sc": 2}``."""
     subject_fingerprint: str

@@ -110,24 +110,16 @@ class Screener:
             subject_fingerprint=self.fingerprint(subject),
         )
 
-    def best_match(self, subject: Subject) -> Match | None:
-        """The strongest match whatever its score (for batch reports), or ``None``."""
-        index = self._index
-        query = normalise_name(subject.full_name)
-        nationality = country_code(subject.nationality) if subject.nationality else None
-        found = self._matches(index.persons, query, subject, nationality, floor=0.0)
-        return found[0] if found else None
-
     def _matches(
         self,
         names: NameIndex,
         query: NormalisedName,
         subject: Subject,
         nationality: str | None,
-        floor: float | None = None,
     ) -> list[Match]:
+        """Matches at or above the review threshold, most severe decision first, then by score
+        (a weak alias capped at ``review`` never hides a ``hit`` of another entry)."""
         config = self.config
-        floor = config.review_threshold if floor is None else floor
         best: dict[str, tuple[float, float, IndexedName, tuple[str, ...]]] = {}
         for candidate in names.candidates(query, config.max_candidates):
             base = name_score(query, candidate.name, config.matcher)
@@ -141,12 +133,13 @@ class Screener:
             previous = best.get(entry.key)
             if previous is None or score > previous[0]:
                 best[entry.key] = (score, base, candidate, reasons)
-        ranked = sorted(best.values(), key=lambda item: item[0], reverse=True)
-        return [
+        matches = [
             self._match(candidate.entry, candidate, score, base, reasons)
-            for score, base, candidate, reasons in ranked[: config.max_matches]
-            if score >= floor
+            for score, base, candidate, reasons in best.values()
+            if score >= config.review_threshold
         ]
+        matches.sort(key=lambda match: (match.decision == "hit", match.score), reverse=True)
+        return matches[: config.max_matches]
 
     def _match(
         self, entry: ListEntry, candidate: IndexedName, score: float, base: float, reasons: tuple[str, ...]

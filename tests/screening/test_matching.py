@@ -143,3 +143,22 @@ def test_a_weak_alias_alone_is_never_a_hit() -> None:
     result = _screener(entry).screen(Subject("Bakhtiyar Nadirov"))
     assert result.decision == "review"
     assert "weak_alias" in result.matches[0].reasons
+
+
+def test_a_weak_alias_scoring_higher_does_not_hide_a_hit_on_another_entry() -> None:
+    weak = ListEntry(
+        list_name="pep-test",
+        entry_id="w",
+        kind="person",
+        names=("Zaur Karimov",),
+        weak_names=("Tural Baghirov",),
+    )
+    strong = ListEntry(list_name="pep-test", entry_id="s", kind="person", names=("Tural Bagirov",))
+    snapshot = ListSnapshot(list_name="pep-test", source_format="pep-csv", entries=(weak, strong))
+    screener = Screener(ScreeningIndex({"pep-test": (1, snapshot)}), fingerprint_key=KEY)
+    result = screener.screen(Subject("Tural Baghirov"))
+    assert [m.entry_id for m in result.matches] == ["s", "w"]
+    assert result.matches[1].score > result.matches[0].score
+    assert result.decision == "hit"
+    assert result.top_match is not None
+    assert result.top_match.entry_id == "s"
