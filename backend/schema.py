@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from sqlalchemy import MetaData
 
+from compliance.tables import metadata as compliance_metadata
+
 __all__ = ["NAMING_CONVENTION", "all_metadata", "metadata"]
 
 NAMING_CONVENTION = {
@@ -30,4 +32,4 @@ def all_metadata() -> list[MetaData]:
     from compliance.audit import metadata as audit_metadata
     from compliance.screening.tables import metadata as screening_metadata
 
-    return [metadata, audit_metadata, screening_metadata]
+    return [metadata, audit_metadata, compliance_metadata, screening_metadata]
