@@ -279,3 +279,16 @@ class ScreeningResult:
     def top_match(self) -> Match | None:
         live = [match for match in self.matches if not match.cleared]
         return live[0] if live else None
+
+    def alert_reasons(self) -> list[dict[str, Any]]:
+        """The live matches as alert reasons (JSON objects with a ``reason`` text), for
+        ``compliance.cases.open_alert(..., source="screening", reasons=...)``."""
+        return [
+            {
+                "reason": f"screening_{match.decision}",
+                **match.to_json(),
+                "listVersions": dict(self.list_versions),
+            }
+            for match in self.matches
+            if not match.cleared
+        ]

@@ -242,3 +242,20 @@ async def test_a_failed_rescreen_job_says_so(engine: AsyncEngine) -> None:
     assert job.status == "failed"
     assert job.subjects_done == 1
     assert job.error == "RuntimeError: customer table unavailable"
+
+
+async def test_a_screening_hit_opens_a_case_alert_with_its_matches(engine: AsyncEngine) -> None:
+    from compliance.cases import list_alerts, open_alert
+
+    screener = await _loaded(engine, pep_list("Rashad Huseynov", *TEN))
+    async with engine.begin() as conn:
+        result, _ = await screen_subject(
+            conn, screener, "customer:9", Subject("Rashad Guseynov"), trigger="transfer"
+        )
+        await open_alert(conn, "customer:9", None, "screening", result.alert_reasons(), outcome="block")
+        alerts = await list_alerts(conn)
+    assert len(alerts) == 1
+    reason = alerts[0].reasons[0]
+    assert reason["reason"] == "screening_hit"
+    assert reason["entryKey"] == "pep-local:p0"
+    assert reason["listVersions"] == {"pep-local": 1}
