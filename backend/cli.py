@@ -151,9 +151,11 @@ def demo_seed() -> None:
 
 def _register_capabilities() -> None:
     """Command groups of each capability, one line each."""
+    from backend.compliance_cli import compliance
     from backend.staff.cli import staff
 
     cli.add_command(staff)
+    cli.add_command(compliance)
 
 
 _register_capabilities()

@@ -36,6 +36,7 @@ _BACKEND_TABLE_MODULES = (
 _LIBRARY_TABLE_MODULES = (
     "compliance.audit",
     "compliance.tables",
+    "compliance.screening.tables",
 )
 """Library modules, each exposing its own ``metadata``, in dependency order."""
 
