@@ -21,6 +21,7 @@ from backend.logs import configure_logging
 from backend.middleware import RequestIdMiddleware
 from backend.problems import exception_handlers, problem_details_plugin
 from backend.settings import Settings, get_settings
+from mobile_api.quotes import QuotesController
 
 __all__ = ["create_app"]
 
@@ -35,7 +36,7 @@ API_DESCRIPTION = """Körpü remittance pilot API.
 
 def route_handlers(settings: Settings) -> Sequence[ControllerRouterHandler]:
     """Every router of the service; capabilities add theirs here."""
-    handlers: list[ControllerRouterHandler] = [HealthController]
+    handlers: list[ControllerRouterHandler] = [HealthController, QuotesController]
     return handlers
 
 

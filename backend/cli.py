@@ -15,6 +15,8 @@ from typing import Any, TypeVar
 
 import click
 
+from backend.bench_quotes import quotes as bench_quotes
+from backend.fx_cli import fx
 from backend.settings import ConfigError, Settings
 
 __all__ = ["cli", "main"]
@@ -134,6 +136,15 @@ def demo_seed() -> None:
     for line in asyncio.run(run()):
         click.echo(line)
     click.echo("demo data ready")
+
+
+@cli.group()
+def bench() -> None:
+    """Benchmarks; with --json the last line is one JSON object."""
+
+
+cli.add_command(fx)
+bench.add_command(bench_quotes)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -10,13 +10,14 @@ from collections.abc import Awaitable, Callable
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from backend.fx_demo import seed_fx
 from backend.settings import Settings
 
 __all__ = ["SEEDERS", "seed"]
 
 Seeder = Callable[[AsyncEngine, Settings], Awaitable[str]]
 
-SEEDERS: list[Seeder] = []
+SEEDERS: list[Seeder] = [seed_fx]
 """Seeders in the order they run; each returns a one-line summary of what it did."""
 
 
