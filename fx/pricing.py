@@ -7,7 +7,8 @@ the :class:`FeeTier` whose ``from_amount`` is the largest not above the send amo
     fee  = clamp(fixed_fee + send_amount x percent_fee / 100, fee_min, fee_max), rounded up
     rate = mid_rate x (10000 - fx_margin_bps) / 10000, rounded down (see :mod:`fx.rounding`)
 
-All amounts are in the corridor's send currency.
+All amounts are in the corridor's send currency. A higher tier never has a larger FX margin than a
+lower one, so sending more never delivers less.
 """
 
 from __future__ import annotations
@@ -77,6 +78,10 @@ class Price:
         starts = tuple(t.from_amount for t in self.tiers)
         if any(a >= b for a, b in itertools.pairwise(starts)):
             raise ValueError("tiers must start at strictly increasing amounts")
+        if any(a.fx_margin_bps < b.fx_margin_bps for a, b in itertools.pairwise(self.tiers)):
+            # Otherwise sending more could deliver less, and "the least amount that delivers R" would
+            # not be the amount a fixed-send quote of R's sender gets.
+            raise ValueError("a larger amount must not get a larger FX margin")
         step = quantum(self.currency)
         extra = () if self.fee_max is None else (self.fee_max,)
         for amount in (*starts, self.fee_min, *extra, *(t.fixed_fee for t in self.tiers)):

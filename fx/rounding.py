@@ -56,12 +56,12 @@ def quantum(currency: str) -> Decimal:
 
 def round_rate_half_even(value: Decimal) -> Decimal:
     """A mid rate as published: :data:`RATE_DIGITS` significant digits, half-even."""
-    return _RATE_HALF_EVEN.plus(value)
+    return _RATE_HALF_EVEN.plus(value).normalize(_RATE_HALF_EVEN)
 
 
 def round_rate_down(value: Decimal) -> Decimal:
     """An applied rate as published: :data:`RATE_DIGITS` significant digits, towards zero."""
-    return _RATE_DOWN.plus(value)
+    return _RATE_DOWN.plus(value).normalize(_RATE_DOWN)
 
 
 def floor_money(amount: Decimal, currency: str) -> Money:
