@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from fx.catalogue import Corridor, PayoutMethod, PayoutOption, SendLimits
 from fx.catalogue_store import load_catalogue
+from fx.engine import PriceBreakdown, price
 from fx.errors import UnknownCorridor
 from fx.quotes import Quote, create_quote, get_quote
 from fx.rate_store import load_rate_book
@@ -123,6 +124,28 @@ class QuoteService:
                 customer_id=customer_id,
                 limits=limits,
             )
+
+    async def price(
+        self,
+        corridor_code: str,
+        payout_method: PayoutMethod | str,
+        *,
+        send_amount: Money | None = None,
+        receive_amount: Money | None = None,
+        check_limits: bool = False,
+    ) -> PriceBreakdown:
+        """Price a hypothetical amount at the current rates, storing nothing (cost comparisons)."""
+        now = self._clock()
+        snapshot = await self._current(now)
+        return price(
+            await self.corridor(corridor_code),
+            payout_method,
+            send_amount=send_amount,
+            receive_amount=receive_amount,
+            rates=snapshot.rates,
+            now=now,
+            check_limits=check_limits,
+        )
 
     async def get(self, quote_id: str) -> Quote:
         async with self._engine.connect() as connection:

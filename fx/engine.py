@@ -109,9 +109,9 @@ def price(
 
     ``limits`` narrows the payout method's own send limits (a customer tier's, say); set
     ``check_limits=False`` to price a hypothetical amount outside them (comparisons).
-    Raises UnknownCorridor's siblings from :mod:`fx.errors`: PayoutMethodUnavailable,
-    PriceUnavailable, RateStale, RateUnavailable, AmountOutsideLimits, AmountNotPositive, and
-    ``ledger.money.CurrencyMismatch`` for an amount in the wrong currency.
+    Raises, from :mod:`fx.errors`: PayoutMethodUnavailable, PriceUnavailable, RateStale,
+    RateUnavailable, AmountOutsideLimits, AmountNotPositive; and ``ledger.money.CurrencyMismatch``
+    for an amount in the wrong currency.
     """
     if (send_amount is None) == (receive_amount is None):
         raise ValueError("give exactly one of send_amount and receive_amount")

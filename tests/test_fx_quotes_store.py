@@ -9,13 +9,14 @@ from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from backend.fx_demo import DEMO_PRICES_FROM, demo_catalogue, seed_fx
+from backend.quotes import QuoteService
 from backend.settings import Settings
-from fx.catalogue import PayoutMethod
+from fx.catalogue import Corridor, PayoutMethod, PayoutOption, SendLimits
 from fx.catalogue_store import add_price, load_catalogue
-from fx.errors import QuoteAlreadyUsed, QuoteExpired, QuoteNotFound
+from fx.errors import AmountOutsideLimits, QuoteAlreadyUsed, QuoteExpired, QuoteNotFound, UnknownCorridor
 from fx.quotes import Quote, consume_quote, create_quote, get_quote
 from fx.rate_store import load_rate_book
 from fx.tables import bulletins, corridors, prices, quotes
@@ -168,3 +169,35 @@ async def test_demo_seeding_twice_changes_nothing(engine: AsyncEngine, settings:
     once = await counts()
     await seed_fx(engine, settings)
     assert await counts() == once == (15, 48, 2, 0)
+
+
+async def test_the_service_applies_a_customer_tiers_limits(seeded: AsyncEngine) -> None:
+    asked: list[tuple[str, str, str]] = []
+
+    async def tier_limits(
+        connection: AsyncConnection, customer_id: str, corridor: Corridor, option: PayoutOption
+    ) -> SendLimits:
+        asked.append((customer_id, corridor.code, option.method.value))
+        return SendLimits(Money(Decimal("700.00"), "RUB"), Money(Decimal("10000.00"), "RUB"))
+
+    service = QuoteService(seeded, quote_ttl=TTL, tier_limits=tier_limits, clock=lambda: NOW)
+    amount = Money(Decimal("14000.00"), "RUB")
+    anonymous = await service.quote("RU-AZ-RUB-AZN", "card", send_amount=amount)
+    assert anonymous.customer_id is None
+    with pytest.raises(AmountOutsideLimits):
+        await service.quote("RU-AZ-RUB-AZN", "card", send_amount=amount, customer_id="c-7")
+    small = await service.quote(
+        "RU-AZ-RUB-AZN", "card", send_amount=Money(Decimal("9000.00"), "RUB"), customer_id="c-7"
+    )
+    assert small.customer_id == "c-7"
+    assert asked == [("c-7", "RU-AZ-RUB-AZN", "card")] * 2
+    with pytest.raises(UnknownCorridor):
+        await service.quote("RU-AZ-RUB-USD", "card", send_amount=amount)
+
+
+async def test_pricing_a_hypothetical_amount_stores_nothing(seeded: AsyncEngine) -> None:
+    service = QuoteService(seeded, quote_ttl=TTL, clock=lambda: NOW)
+    breakdown = await service.price("US-AZ-USD-AZN", "card", send_amount=Money(Decimal("200000.00"), "USD"))
+    assert breakdown.receive_amount == Money(Decimal("338640.00"), "AZN")  # above the limits, priced anyway
+    async with seeded.connect() as connection:
+        assert (await connection.execute(select(func.count()).select_from(quotes))).scalar_one() == 0
