@@ -1,16 +1,15 @@
 """The scheduled rate refresh: read every configured rate source and store what is new.
 
-:func:`refresh_job` is what a scheduler runs (``korpu fx refresh --every SECONDS``, a cron or
-systemd timer running ``korpu fx refresh``, or the application's background scheduler): one failing
-source is logged and the others still refresh. Running it in several processes at once is safe,
-since a bulletin is stored once whoever reads it first.
+:func:`refresh_job` is what the application's background scheduler runs (``korpu fx refresh
+--every SECONDS``, or a cron/systemd timer running ``korpu fx refresh``, does the same from the
+command line): one failing source is logged and the others still refresh. Running it in several
+processes at once is safe, since a bulletin is stored once whoever reads it first.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import httpx
@@ -20,7 +19,7 @@ from fx.errors import RateFeedError
 from fx.refresh import RefreshReport, refresh_rates
 from fx.sources import CbarSource, EcbDailySource, RateSource
 
-__all__ = ["default_sources", "refresh_forever", "refresh_job"]
+__all__ = ["default_sources", "refresh_job"]
 
 logger = logging.getLogger("korpu.fx")
 
@@ -44,18 +43,3 @@ async def refresh_job(
         logger.info("rates refreshed", extra=report.to_json())
         reports.append(report)
     return reports
-
-
-async def refresh_forever(
-    engine: AsyncEngine,
-    make_sources: Callable[[httpx.AsyncClient], Sequence[RateSource]],
-    every_seconds: float,
-    on_report: Callable[[RefreshReport], None] = lambda report: None,
-) -> None:
-    """Run :func:`refresh_job` every ``every_seconds`` until cancelled."""
-    async with httpx.AsyncClient() as client:
-        sources = make_sources(client)
-        while True:
-            for report in await refresh_job(engine, sources):
-                on_report(report)
-            await asyncio.sleep(every_seconds)

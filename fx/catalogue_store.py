@@ -86,6 +86,8 @@ _PAYOUT_EXISTS = (
     )
     .where(corridors.c.code == bindparam("corridor_code"))
 )
+_INSERT_PRICE = prices.insert().returning(prices.c.id)
+_INSERT_TIER = price_tiers.insert()
 _PRICE_ID = select(prices.c.id).where(
     prices.c.corridor_code == bindparam("corridor_code"),
     prices.c.payout_method == bindparam("payout_method"),
@@ -126,7 +128,7 @@ async def add_price(
         return int(existing)
     price_id = (
         await connection.execute(
-            prices.insert().returning(prices.c.id),
+            _INSERT_PRICE,
             {
                 **key,
                 "fee_min_minor": Money(price.fee_min, price.currency).minor_units,
@@ -138,7 +140,7 @@ async def add_price(
         )
     ).scalar_one()
     await connection.execute(
-        price_tiers.insert(),
+        _INSERT_TIER,
         [
             {
                 "price_id": price_id,
