@@ -15,8 +15,6 @@ from typing import Any, TypeVar
 
 import click
 
-from backend.bench_quotes import quotes as bench_quotes
-from backend.fx_cli import fx
 from backend.settings import ConfigError, Settings
 
 __all__ = ["cli", "main"]
@@ -52,6 +50,8 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     workers = workers or settings.workers
     _check_port_free(host, port)
     _check_database_reachable(settings)
+    if workers > 1:
+        _prepare_multiprocess_metrics(settings)
     uvicorn.run(
         "backend.app:create_app",
         factory=True,
@@ -62,6 +62,17 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
         access_log=False,
         proxy_headers=False,
     )
+
+
+def _prepare_multiprocess_metrics(settings: Settings) -> None:
+    """Each worker writes its samples to a shared folder that /metrics aggregates; start it empty."""
+    import os
+    import shutil
+
+    folder = settings.var_dir / "prometheus"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder.resolve())
 
 
 def _check_port_free(host: str, port: int) -> None:
@@ -143,8 +154,18 @@ def bench() -> None:
     """Benchmarks; with --json the last line is one JSON object."""
 
 
-cli.add_command(fx)
-bench.add_command(bench_quotes)
+def _register_capabilities() -> None:
+    """Command groups of each capability, one line each."""
+    from backend.bench_quotes import quotes as bench_quotes
+    from backend.fx_cli import fx
+    from backend.staff.cli import staff
+
+    cli.add_command(staff)
+    cli.add_command(fx)
+    bench.add_command(bench_quotes)
+
+
+_register_capabilities()
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import MetaData
 
+from compliance.tables import metadata as compliance_metadata
 from fx.tables import metadata as fx_metadata
 
 __all__ = ["NAMING_CONVENTION", "all_metadata", "metadata"]
@@ -27,4 +28,8 @@ metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 def all_metadata() -> list[MetaData]:
     """The MetaData of every part, in dependency order."""
-    return [fx_metadata, metadata]
+    import backend.idempotency
+    import backend.staff.tables  # noqa: F401  (these declare their tables on ``metadata``)
+    from compliance.audit import metadata as audit_metadata
+
+    return [metadata, audit_metadata, compliance_metadata, fx_metadata]
