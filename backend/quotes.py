@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from fx.catalogue import Corridor, PayoutMethod, PayoutOption, SendLimits
 from fx.catalogue_store import load_catalogue
+from fx.convert import Converter, mid_converter
 from fx.engine import PriceBreakdown, price
 from fx.errors import UnknownCorridor
 from fx.quotes import Quote, create_quote, get_quote
@@ -146,6 +147,11 @@ class QuoteService:
             now=now,
             check_limits=check_limits,
         )
+
+    async def converter(self) -> Converter:
+        """Converts amounts at the mid rate in force now (compliance limits, thresholds)."""
+        now = self._clock()
+        return mid_converter((await self._current(now)).rates, now)
 
     async def get(self, quote_id: str) -> Quote:
         async with self._engine.connect() as connection:

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from backend.fx_demo import demo_catalogue, demo_rate_bulletins
 from fx.catalogue import PayoutMethod, SendLimits
+from fx.convert import mid_converter
 from fx.engine import FixedSide, PriceBreakdown, price
 from fx.errors import (
     AmountNotPositive,
@@ -427,3 +428,13 @@ def test_the_demo_corridors_meet_the_sdg_target_for_200_dollars() -> None:
     assert len(costs) == 8 * 4 + 16  # every inbound corridor pays out 4 ways; outbound, 16 in all
     assert max(costs) < 5
     assert sum(costs) / len(costs) < 3
+
+
+def test_mid_converter_converts_by_the_cross_rate_rule() -> None:
+    rates = RateBook([bulletin("cbar", "AZN", {"USD": "0.5882352941", "EUR": "0.5168"})])
+    convert = mid_converter(rates, NOW)
+    assert convert(Money(Decimal("1000.00"), "USD"), "AZN") == Money(Decimal("1700.00"), "AZN")
+    assert convert(Money(Decimal("100.00"), "EUR"), "USD") == Money(Decimal("113.82"), "USD")
+    assert convert(Money(Decimal("5.00"), "AZN"), "AZN") == Money(Decimal("5.00"), "AZN")
+    with pytest.raises(RateStale):
+        mid_converter(rates, NOW + timedelta(days=5))(Money(Decimal("1.00"), "USD"), "AZN")
