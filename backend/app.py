@@ -32,6 +32,7 @@ from backend.staff.guards import staff_dependencies
 from backend.stores import store_registry
 from mobile_api.auth import AuthController
 from mobile_api.me import MeController
+from mobile_api.quotes import QuotesController
 from mobile_api.recipients import RecipientsController
 
 __all__ = ["create_app"]
@@ -55,6 +56,7 @@ def route_handlers(settings: Settings) -> Sequence[ControllerRouterHandler]:
         AuthController,
         MeController,
         RecipientsController,
+        QuotesController,
     ]
     if dev_inbox_enabled(settings):
         handlers.append(DevSmsController)

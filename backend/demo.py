@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from backend.fx_demo import seed_fx
 from backend.identity.demo import seed_identity
 from backend.settings import Settings
 
@@ -17,7 +18,7 @@ __all__ = ["SEEDERS", "seed"]
 
 Seeder = Callable[[AsyncEngine, Settings], Awaitable[str]]
 
-SEEDERS: list[Seeder] = [seed_identity]
+SEEDERS: list[Seeder] = [seed_fx, seed_identity]
 """Seeders in the order they run; each returns a one-line summary of what it did."""
 
 
