@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from sqlalchemy import MetaData
 
+from fx.market.tables import metadata as market_metadata
+
 __all__ = ["NAMING_CONVENTION", "all_metadata", "metadata"]
 
 NAMING_CONVENTION = {
@@ -25,4 +27,4 @@ metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 def all_metadata() -> list[MetaData]:
     """The MetaData of every part, in dependency order."""
-    return [metadata]
+    return [metadata, market_metadata]
