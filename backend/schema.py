@@ -27,4 +27,8 @@ metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 def all_metadata() -> list[MetaData]:
     """The MetaData of every part, in dependency order."""
-    return [metadata, market_metadata]
+    import backend.idempotency
+    import backend.staff.tables  # noqa: F401  (these declare their tables on ``metadata``)
+    from compliance.audit import metadata as audit_metadata
+
+    return [metadata, audit_metadata, market_metadata]
