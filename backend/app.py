@@ -20,6 +20,8 @@ from backend.health import HealthController
 from backend.logs import configure_logging
 from backend.metrics import MetricsController, prometheus_config
 from backend.middleware import RequestIdMiddleware
+from backend.policy.api import PolicyApiController
+from backend.policy.dashboard import PolicyDashboardController
 from backend.problems import exception_handlers, problem_details_plugin
 from backend.settings import Settings, get_settings
 from backend.staff.controllers import StaffAuthController
@@ -40,6 +42,7 @@ API_DESCRIPTION = """Körpü remittance pilot API.
 def route_handlers(settings: Settings) -> Sequence[ControllerRouterHandler]:
     """Every router of the service; capabilities add theirs here."""
     handlers: list[ControllerRouterHandler] = [HealthController, MetricsController, StaffAuthController]
+    handlers += [PolicyApiController, PolicyDashboardController]
     return handlers
 
 

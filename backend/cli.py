@@ -151,9 +151,11 @@ def demo_seed() -> None:
 
 def _register_capabilities() -> None:
     """Command groups of each capability, one line each."""
+    from backend.policy.cli import prices
     from backend.staff.cli import staff
 
     cli.add_command(staff)
+    cli.add_command(prices)
 
 
 _register_capabilities()

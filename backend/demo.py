@@ -10,13 +10,14 @@ from collections.abc import Awaitable, Callable
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from backend.policy.seed import seed_market_prices
 from backend.settings import Settings
 
 __all__ = ["SEEDERS", "seed"]
 
 Seeder = Callable[[AsyncEngine, Settings], Awaitable[str]]
 
-SEEDERS: list[Seeder] = []
+SEEDERS: list[Seeder] = [seed_market_prices]
 """Seeders in the order they run; each returns a one-line summary of what it did."""
 
 

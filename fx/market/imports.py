@@ -2,7 +2,7 @@
 
 Each kind of file replaces what an earlier file of its kind said about the same things:
 
-* RPW averages and DataBank ATCR.CORR: the corridor-quarters in the file;
+* RPW averages and DataBank ATCR.CORR: the figures of the quarters in the file;
 * the RPW workbook: the services of the quarters in the file, after which the corridor-quarter
   indicators of those quarters are recomputed by the RPW method (``fx.market.indicators``);
 * the provider price list: the whole list (the policy team keeps it whole), then its indicators;
@@ -121,9 +121,12 @@ async def import_file(
         reader: Callable[[Path, SkipLog], Iterator[CorridorQuarter]] = (
             read_corridor_averages if kind is FileKind.RPW_AVERAGES else read_databank_atcr
         )
+        dataset = Dataset.RPW_AVERAGES if kind is FileKind.RPW_AVERAGES else Dataset.DATABANK_ATCR
+        # A file speaks for whole quarters: first drop what earlier files said about its quarters.
+        await store.drop_quarters(dataset, {row.period for row in reader(path, SkipLog())})
         rows = 0
         for batch in _batches(reader(path, skipped), config.batch_size):
-            await store.replace_quarters(import_id, batch)
+            await store.add_quarters(import_id, batch)
             rows += len(batch)
         quarters = rows
     elif kind is FileKind.BILATERAL:
@@ -188,5 +191,5 @@ async def recompute_indicators(
     close_group()
     await store.drop_quarters(dataset, periods)
     for batch in _batches(iter(computed), config.batch_size):
-        await store.replace_quarters(import_id, batch)
+        await store.add_quarters(import_id, batch)
     return len(computed)

@@ -25,12 +25,6 @@ _find_import = select(market_imports.c.id, market_imports.c.rows).where(
 )
 _insert_services = insert(service_prices)
 _insert_quarters = insert(corridor_quarters)
-_delete_quarter = delete(corridor_quarters).where(
-    corridor_quarters.c.dataset == bindparam("q_dataset"),
-    corridor_quarters.c.period == bindparam("q_period"),
-    corridor_quarters.c.source_country == bindparam("q_source"),
-    corridor_quarters.c.destination_country == bindparam("q_destination"),
-)
 _insert_flows = insert(bilateral_flows)
 _delete_flows_of_year = delete(bilateral_flows).where(bilateral_flows.c.year == bindparam("year"))
 _services_of_corridor = (
@@ -221,23 +215,9 @@ class MarketStore:
         if services:
             await self.connection.execute(_insert_services, [_service_values(s, import_id) for s in services])
 
-    async def replace_quarters(self, import_id: int, rows: Sequence[CorridorQuarter]) -> None:
-        """Write corridor-quarters, replacing earlier figures of the same dataset, quarter and corridor."""
-        if not rows:
-            return
-        await self.connection.execute(
-            _delete_quarter,
-            [
-                {
-                    "q_dataset": row.dataset.value,
-                    "q_period": row.period.label,
-                    "q_source": row.source_country,
-                    "q_destination": row.destination_country,
-                }
-                for row in rows
-            ],
-        )
-        await self.connection.execute(_insert_quarters, [_quarter_values(row, import_id) for row in rows])
+    async def add_quarters(self, import_id: int, rows: Sequence[CorridorQuarter]) -> None:
+        if rows:
+            await self.connection.execute(_insert_quarters, [_quarter_values(row, import_id) for row in rows])
 
     async def drop_services(
         self, dataset: Dataset, *, keep_import: int, periods: Iterable[Quarter] | None
