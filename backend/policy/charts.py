@@ -42,7 +42,7 @@ class ReferenceLine:
     """Stroke colour (CSS)."""
 
 
-_LEFT, _RIGHT, _TOP, _BOTTOM = 56, 150, 16, 44
+_LEFT, _RIGHT, _TOP, _BOTTOM = 56, 190, 16, 44
 
 
 def trend_chart(
@@ -113,7 +113,8 @@ def trend_chart(
                 f'data-value="{value}" cx="{x(period):.1f}" cy="{y(value):.1f}" r="3.5" fill="{line.colour}">'
                 f"<title>{escape(line.label)} {escape(period)}: {value}%</title></circle>"
             )
-        legend_y = _TOP + 60 + number * 18
+        # Legend at the bottom right, clear of the reference-line labels near the top.
+        legend_y = _TOP + plot_h - 6 - (len(series) - 1 - number) * 18
         parts.append(
             f'<rect x="{_LEFT + plot_w + 8}" y="{legend_y - 9}" width="12" height="4" fill="{line.colour}"/>'
             f'<text x="{_LEFT + plot_w + 24}" y="{legend_y - 4}" font-size="11">{escape(line.label)}</text>'

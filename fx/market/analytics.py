@@ -25,7 +25,7 @@ from fx.market.indicators import (
 )
 from fx.market.periods import Quarter
 from fx.market.pilot import PilotCostSource
-from fx.market.records import CorridorQuarter
+from fx.market.records import Basis, CorridorQuarter
 from fx.market.store import MarketStore
 
 __all__ = [
@@ -97,11 +97,11 @@ class IndicatorTable:
     """Every corridor in one quarter, SDG 10.c status and savings to migrants."""
 
     period: Quarter | None
-    """The quarter (the latest with data unless asked)."""
+    """The quarter (unless asked, the latest with survey or published prices)."""
     rows: list[IndicatorRow]
     """One per corridor with a figure in that quarter."""
     sdg: SdgStatus | None
-    """SDG 10.c status of those corridors."""
+    """SDG 10.c status of those corridors, illustrative figures left out."""
     weights_year: int | None
     """Year of the bilateral estimates used as weights, when weighted."""
     savings: Savings
@@ -155,7 +155,7 @@ class MarketAnalytics:
         self, period: Quarter | None = None, *, weighted: bool = False
     ) -> IndicatorTable:
         if period is None:
-            periods = await self.store.periods()
+            periods = await self.store.periods(with_real_prices=True)
             period = periods[-1] if periods else None
         transfers = list(await self.pilot.completed_transfer_costs(self.connection))
         savings, carried = await self._savings(transfers)
@@ -173,7 +173,7 @@ class MarketAnalytics:
             rows=[
                 IndicatorRow(row, pilot.get((row.source_country, row.destination_country))) for row in market
             ],
-            sdg=sdg_status(period, market, weights),
+            sdg=sdg_status(period, [row for row in market if row.basis is not Basis.ILLUSTRATIVE], weights),
             weights_year=weights_year,
             savings=savings,
             savings_carried_forward=carried,

@@ -60,6 +60,12 @@ _quarters_of_corridor = (
 )
 _quarters_in_period = select(corridor_quarters).where(corridor_quarters.c.period == bindparam("period"))
 _all_periods = select(corridor_quarters.c.period).distinct().order_by(corridor_quarters.c.period)
+_surveyed_periods = (
+    select(corridor_quarters.c.period)
+    .where(corridor_quarters.c.basis != Basis.ILLUSTRATIVE.value)
+    .distinct()
+    .order_by(corridor_quarters.c.period)
+)
 _corridor_summary = (
     select(
         corridor_quarters.c.source_country,
@@ -281,8 +287,9 @@ class MarketStore:
         rows = await self.connection.execute(_quarters_in_period, {"period": period.label})
         return [_quarter_of(row) for row in rows.mappings()]
 
-    async def periods(self) -> list[Quarter]:
-        rows = await self.connection.execute(_all_periods)
+    async def periods(self, *, with_real_prices: bool = False) -> list[Quarter]:
+        """Quarters with figures (only those with survey or published prices, if asked)."""
+        rows = await self.connection.execute(_surveyed_periods if with_real_prices else _all_periods)
         return [Quarter.parse(row[0]) for row in rows]
 
     async def corridor_summaries(self) -> list[RowMapping]:
