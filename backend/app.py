@@ -27,6 +27,7 @@ from backend.settings import Settings, get_settings
 from backend.staff.controllers import StaffAuthController
 from backend.staff.guards import staff_dependencies
 from backend.stores import store_registry
+from mobile_api.compare import CompareController
 
 __all__ = ["create_app"]
 
@@ -42,7 +43,7 @@ API_DESCRIPTION = """Körpü remittance pilot API.
 def route_handlers(settings: Settings) -> Sequence[ControllerRouterHandler]:
     """Every router of the service; capabilities add theirs here."""
     handlers: list[ControllerRouterHandler] = [HealthController, MetricsController, StaffAuthController]
-    handlers += [PolicyApiController, PolicyDashboardController]
+    handlers += [PolicyApiController, PolicyDashboardController, CompareController]
     return handlers
 
 

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pyotp
 import uvicorn
@@ -61,10 +62,12 @@ def totp_now(secret: str) -> str:
     return pyotp.TOTP(secret).now()
 
 
-async def serve_with_pilot(settings: Settings, engine: AsyncEngine) -> AsyncIterator[str]:
+async def serve_with_pilot(settings: Settings, engine: AsyncEngine, **state: Any) -> AsyncIterator[str]:
     """Like the ``live_server`` fixture, with :data:`PILOT_TRANSFERS` as the pilot's completed transfers."""
     app = create_app(settings, engine=engine)
     app.state.pilot_costs = StaticPilotCosts(PILOT_TRANSFERS)
+    for key, value in state.items():
+        app.state[key] = value
     config = uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, access_log=False, lifespan="on")
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())

@@ -133,4 +133,5 @@ def _service(row: dict[str, str], where: str) -> ServicePrice:
         basis=basis,
         fee_fixed=fee_fixed,
         fee_percent=fee_percent,
+        fx_margin_pct=margin,
     )

@@ -108,6 +108,8 @@ class ServicePrice:
     """Fixed part of a published fee schedule (provider list), sending currency."""
     fee_percent: Decimal | None = None
     """Percentage part of a published fee schedule (provider list)."""
+    fx_margin_pct: Decimal | None = None
+    """FX margin of a published fee schedule (provider list), percent against mid."""
 
     @property
     def data_date(self) -> date:

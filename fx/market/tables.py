@@ -134,6 +134,7 @@ service_prices = Table(
     Column("interbank_rate", Rate(), nullable=True),
     Column("fee_fixed", Amount(), nullable=True),
     Column("fee_percent", Percent(), nullable=True),
+    Column("fx_margin_pct", Percent(), nullable=True),
     Column("transparent", Boolean, nullable=False),
     Column("observed_on", Date, nullable=True),
     Column("basis", String(16), nullable=False),

@@ -57,6 +57,7 @@ def upgrade() -> None:
         sa.Column("interbank_rate", sa.BigInteger(), nullable=True),
         sa.Column("fee_fixed", sa.BigInteger(), nullable=True),
         sa.Column("fee_percent", sa.BigInteger(), nullable=True),
+        sa.Column("fx_margin_pct", sa.BigInteger(), nullable=True),
         sa.Column("transparent", sa.Boolean(), nullable=False),
         sa.Column("observed_on", sa.Date(), nullable=True),
         sa.Column("basis", sa.String(length=16), nullable=False),
