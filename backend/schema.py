@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import MetaData
 
+from compliance.tables import metadata as compliance_metadata
 from fx.market.tables import metadata as market_metadata
 
 __all__ = ["NAMING_CONVENTION", "all_metadata", "metadata"]
@@ -31,4 +32,4 @@ def all_metadata() -> list[MetaData]:
     import backend.staff.tables  # noqa: F401  (these declare their tables on ``metadata``)
     from compliance.audit import metadata as audit_metadata
 
-    return [metadata, audit_metadata, market_metadata]
+    return [metadata, audit_metadata, compliance_metadata, market_metadata]
