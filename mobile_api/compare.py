@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated
 
 from litestar import Controller, get
 from litestar.datastructures import State
@@ -81,9 +81,9 @@ def _row(row: ProviderEstimate) -> CompareRow:
     )
 
 
-def _reply(comparison: Comparison, corridor: str) -> dict[str, Any]:
+def _reply(comparison: Comparison, corridor: str) -> CompareReply:
     average = comparison.market_average
-    reply = CompareReply(
+    return CompareReply(
         send_amount=comparison.send_amount.to_json(),
         corridor=corridor,
         items=[_row(row) for row in comparison.rows],
@@ -97,7 +97,6 @@ def _reply(comparison: Comparison, corridor: str) -> dict[str, Any]:
         saving=comparison.saving.to_json() if comparison.saving else None,
         notes=comparison.notes,
     )
-    return reply.model_dump(mode="json", by_alias=True)
 
 
 class CompareController(Controller):
@@ -118,7 +117,7 @@ class CompareController(Controller):
         send_currency: Annotated[str, Parameter(query="sendCurrency", min_length=3, max_length=3)],
         amount: Annotated[str, Parameter(max_length=24)],
         payout_method: Annotated[str | None, Parameter(query="payoutMethod", max_length=32)] = None,
-    ) -> dict[str, Any]:
+    ) -> CompareReply:
         comparison = await compare_prices(
             state,
             send_country=send_country,

@@ -11,7 +11,6 @@ from litestar.datastructures import State
 from litestar.params import Parameter
 
 from backend.policy.schemas import (
-    CAMEL_ENCODERS,
     CorridorPage,
     CorridorSeriesOut,
     IndicatorTableOut,
@@ -49,7 +48,6 @@ class PolicyApiController(Controller):
     path = "/policy/v1"
     tags = ["policy"]
     guards = [require_roles(*POLICY_ROLES)]
-    type_encoders = CAMEL_ENCODERS
 
     @get("/periods", summary="Quarters with market data")
     async def periods(self, state: State) -> dict[str, list[str]]:

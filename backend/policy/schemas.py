@@ -7,7 +7,6 @@ Percentages are decimal strings rounded half-even to 4 places (RPW publishes 2 t
 from __future__ import annotations
 
 from decimal import ROUND_HALF_EVEN, Decimal
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
@@ -18,7 +17,6 @@ from fx.market.records import CorridorQuarter
 from ledger.money import Money
 
 __all__ = [
-    "CAMEL_ENCODERS",
     "CamelModel",
     "CorridorPage",
     "CorridorSeriesOut",
@@ -36,17 +34,9 @@ def pct(value: Decimal | None) -> str | None:
 
 
 class CamelModel(BaseModel):
-    """Base of the policy API's replies: camelCase on the wire (see :data:`CAMEL_ENCODERS`)."""
+    """Base of the policy API's replies: camelCase on the wire (the app dumps models by alias)."""
 
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
-
-
-def _camel_dump(model: CamelModel) -> Any:
-    return model.model_dump(mode="json", by_alias=True)
-
-
-CAMEL_ENCODERS = {CamelModel: _camel_dump}
-"""Controller ``type_encoders``: Litestar dumps pydantic models by field name unless told otherwise."""
 
 
 class MarketPoint(CamelModel):
