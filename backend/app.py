@@ -25,12 +25,17 @@ from backend.identity.guards import CustomerAuthMiddleware, identity_dependencie
 from backend.logs import configure_logging
 from backend.metrics import MetricsController, prometheus_config
 from backend.middleware import RequestIdMiddleware
+from backend.policy.api import PolicyApiController
+from backend.policy.dashboard import PolicyDashboardController
+from backend.policy.our_price_fx import QuoteEngineOurPrice
 from backend.problems import exception_handlers, problem_details_plugin
+from backend.quotes import quote_service
 from backend.settings import Settings, get_settings
 from backend.staff.controllers import StaffAuthController
 from backend.staff.guards import staff_dependencies
 from backend.stores import store_registry
 from mobile_api.auth import AuthController
+from mobile_api.compare import CompareController
 from mobile_api.me import MeController
 from mobile_api.quotes import QuotesController
 from mobile_api.recipients import RecipientsController
@@ -60,6 +65,7 @@ def route_handlers(settings: Settings) -> Sequence[ControllerRouterHandler]:
     ]
     if dev_inbox_enabled(settings):
         handlers.append(DevSmsController)
+    handlers += [PolicyApiController, PolicyDashboardController, CompareController]
     return handlers
 
 
@@ -73,6 +79,8 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
     state = State(
         {"settings": settings, "engine": engine, "identity": build_identity(settings, engine, stores)}
     )
+
+    state["our_price_source"] = QuoteEngineOurPrice(quote_service(state))
 
     async def dispose_engine(app: Litestar) -> None:
         if owns_engine:

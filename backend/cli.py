@@ -159,11 +159,13 @@ def _register_capabilities() -> None:
     from backend.bench_quotes import quotes as bench_quotes
     from backend.compliance_cli import compliance
     from backend.fx_cli import fx
+    from backend.policy.cli import prices
     from backend.staff.cli import staff
 
     cli.add_command(staff)
     cli.add_command(compliance)
     cli.add_command(fx)
+    cli.add_command(prices)
     bench.add_command(bench_quotes)
 
 

@@ -35,6 +35,7 @@ _BACKEND_TABLE_MODULES = (
 
 _LIBRARY_TABLE_MODULES = (
     "fx.tables",
+    "fx.market.tables",
     "compliance.audit",
     "compliance.tables",
     "compliance.screening.tables",
