@@ -25,6 +25,7 @@ from backend.identity.guards import CustomerAuthMiddleware, identity_dependencie
 from backend.logs import configure_logging
 from backend.metrics import MetricsController, prometheus_config
 from backend.middleware import RequestIdMiddleware
+from backend.openapi import document_problems
 from backend.policy.api import PolicyApiController
 from backend.policy.dashboard import PolicyDashboardController
 from backend.policy.our_price_fx import QuoteEngineOurPrice
@@ -107,6 +108,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
         debug=False,
         logging_config=None,  # backend.logs owns logging: one JSON line per record
     )
+    document_problems(app)
     # Outermost, around Litestar's own router, so that unrouted requests (404, 405) carry an id too.
     app.asgi_handler = RequestIdMiddleware(app.asgi_handler)
     return app
