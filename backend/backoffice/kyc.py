@@ -3,11 +3,20 @@ the officer's approval or rejection. Views of personal data are audited, each on
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
 
 from litestar import Controller, Response, get, post
 from litestar.datastructures import State
+from litestar.openapi.spec import (
+    OpenAPIFormat,
+    OpenAPIMediaType,
+    OpenAPIResponse,
+    OpenAPIType,
+    Operation,
+    Schema,
+)
 from litestar.params import Parameter
 from pydantic import Field
 
@@ -16,6 +25,7 @@ from backend.backoffice.hooks import hooks_of
 from backend.staff.guards import StaffPrincipal
 from compliance.audit import record_audit
 from compliance.kyc_review import (
+    ALLOWED_CONTENT_TYPES,
     SubmissionView,
     approve_submission,
     document_image,
@@ -27,6 +37,17 @@ from compliance.kyc_review import (
 __all__ = ["KycReviewController"]
 
 Limit = Annotated[int, Parameter(ge=1, le=200, description="Page size.")]
+
+
+@dataclass
+class _DocumentImageOperation(Operation):
+    """The image comes back in the type it was uploaded in: JPEG, PNG or PDF."""
+
+    def __post_init__(self) -> None:
+        ok = (self.responses or {}).get("200")
+        if isinstance(ok, OpenAPIResponse):
+            binary = Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY)
+            ok.content = {kind: OpenAPIMediaType(schema=binary) for kind in sorted(ALLOWED_CONTENT_TYPES)}
 
 
 class SubmissionOut(Camel):
@@ -158,6 +179,7 @@ class KycReviewController(Controller):
         "/documents/{document_id:int}/image",
         summary="A document image, for officers only (every view audited)",
         media_type="application/octet-stream",
+        operation_class=_DocumentImageOperation,
     )
     async def image(self, document_id: int, state: State, staff: StaffPrincipal) -> Response[bytes]:
         officer = officer_of(staff)
