@@ -123,14 +123,16 @@ class MarketAnalytics:
 
     async def corridors(self) -> list[CorridorOverview]:
         overviews = []
+        # Corridors share their latest quarters: read each quarter once, not once per corridor.
+        by_quarter: dict[Quarter, dict[tuple[str, str], list[CorridorQuarter]]] = {}
         for summary in await self.store.corridor_summaries():
             source, destination = summary["source_country"], summary["destination_country"]
             last = Quarter.parse(summary["last_period"])
-            latest = best_per_period(
-                row
-                for row in await self.store.quarters_in(last)
-                if row.source_country == source and row.destination_country == destination
-            )
+            if last not in by_quarter:
+                by_quarter[last] = {}
+                for row in await self.store.quarters_in(last):
+                    by_quarter[last].setdefault((row.source_country, row.destination_country), []).append(row)
+            latest = best_per_period(by_quarter[last].get((source, destination), []))
             overviews.append(
                 CorridorOverview(
                     source,
