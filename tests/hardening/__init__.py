@@ -1,0 +1,1 @@
+"""Hardening suites: API fuzzing, the authorization matrix, data at rest, many processes."""
