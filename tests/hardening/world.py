@@ -75,7 +75,7 @@ class Secrets:
     other_family: str = "Hüseynzadə"
     recipient_given: str = "Ləman"
     recipient_family: str = "Cəfərquliyeva"
-    iban: str = "AZ21NABZ00000000137010001944"
+    iban: str = "AZ93AIIB40060019449442187013"
     card: str = "4169741234567897"
     passport: str = "C09876543"
     birth_date: str = "1987-03-14"
@@ -110,8 +110,9 @@ class World:
         if role in self.staff:
             return dict(self.staff[role])
         if role in PARTNER_ROLES:
-            # TODO(issue 7): sign requests with partner A's and partner B's own API keys.
-            return {"Authorization": f"Bearer not-a-token-of-{role}"}
+            # TODO(issue 7): sign requests with partner A's and partner B's own API keys. Until then a
+            # partner is a caller with a key no customer or staff route accepts.
+            return {"X-Partner-Key": f"{role}-key-not-issued-yet"}
         return {}
 
 
