@@ -17,6 +17,7 @@ from pydantic import Field
 from backend.identity.container import Identity
 from backend.identity.guards import CustomerPrincipal
 from backend.identity.recipients import PayoutInput, Recipient, RecipientChanges, RecipientDraft
+from backend.params import RowId
 from mobile_api.schemas import CamelModel
 
 __all__ = ["RecipientsController"]
@@ -168,13 +169,13 @@ class RecipientsController(Controller):
 
     @get("/{recipient_id:int}", summary="One recipient")
     async def get_recipient(
-        self, recipient_id: int, principal: CustomerPrincipal, identity: Identity
+        self, recipient_id: RowId, principal: CustomerPrincipal, identity: Identity
     ) -> RecipientResponse:
         return _response(await identity.recipients.get(principal.customer_id, recipient_id))
 
     @patch("/{recipient_id:int}", summary="Change a recipient")
     async def update(
-        self, recipient_id: int, data: RecipientUpdate, principal: CustomerPrincipal, identity: Identity
+        self, recipient_id: RowId, data: RecipientUpdate, principal: CustomerPrincipal, identity: Identity
     ) -> RecipientResponse:
         changes = RecipientChanges(
             given_name=data.given_name,
@@ -185,5 +186,5 @@ class RecipientsController(Controller):
         return _response(await identity.recipients.update(principal.customer_id, recipient_id, changes))
 
     @delete("/{recipient_id:int}", status_code=HTTP_204_NO_CONTENT, summary="Remove a recipient")
-    async def remove(self, recipient_id: int, principal: CustomerPrincipal, identity: Identity) -> None:
+    async def remove(self, recipient_id: RowId, principal: CustomerPrincipal, identity: Identity) -> None:
         await identity.recipients.delete(principal.customer_id, recipient_id)

@@ -14,6 +14,7 @@ from pydantic import Field
 
 from backend.backoffice.common import OFFICERS, Camel, after_id, next_cursor, officer_of
 from backend.backoffice.hooks import hooks_of
+from backend.params import RowId
 from backend.staff.guards import StaffPrincipal
 from compliance.audit import record_audit
 from compliance.cases import (
@@ -175,7 +176,7 @@ class CasesController(Controller):
         return CasePage(items=items, next_cursor=next_cursor(items, limit, items[-1].id if items else None))
 
     @get("/cases/{case_id:int}", summary="A case: alerts, transfers, history, release requests")
-    async def case(self, case_id: int, state: State, staff: StaffPrincipal) -> CaseDetailOut:
+    async def case(self, case_id: RowId, state: State, staff: StaffPrincipal) -> CaseDetailOut:
         officer = officer_of(staff)
         async with state.engine.begin() as conn:
             detail = await get_case(conn, case_id)
@@ -199,7 +200,9 @@ class CasesController(Controller):
         )
 
     @post("/cases/{case_id:int}/actions", status_code=200, summary="Clear, hold, block, escalate or report")
-    async def act(self, case_id: int, data: CaseActionIn, state: State, staff: StaffPrincipal) -> DecisionOut:
+    async def act(
+        self, case_id: RowId, data: CaseActionIn, state: State, staff: StaffPrincipal
+    ) -> DecisionOut:
         officer = officer_of(staff)
         async with state.engine.begin() as conn:
             decision = await decide(
@@ -255,7 +258,7 @@ class CasesController(Controller):
         summary="Approve a release (second pair of eyes: not the requester)",
     )
     async def approve(
-        self, request_id: int, data: ReasonIn, state: State, staff: StaffPrincipal
+        self, request_id: RowId, data: ReasonIn, state: State, staff: StaffPrincipal
     ) -> ReleaseRequestOut:
         officer = officer_of(staff)
         async with state.engine.begin() as conn:
@@ -267,7 +270,7 @@ class CasesController(Controller):
         "/release-requests/{request_id:int}/reject", status_code=200, summary="Reject or withdraw a release"
     )
     async def reject(
-        self, request_id: int, data: ReasonIn, state: State, staff: StaffPrincipal
+        self, request_id: RowId, data: ReasonIn, state: State, staff: StaffPrincipal
     ) -> ReleaseRequestOut:
         officer = officer_of(staff)
         async with state.engine.begin() as conn:

@@ -22,6 +22,7 @@ from pydantic import Field
 
 from backend.backoffice.common import OFFICERS, Camel, after_id, next_cursor, officer_of, vault_of
 from backend.backoffice.hooks import hooks_of
+from backend.params import RowId
 from backend.staff.guards import StaffPrincipal
 from compliance.audit import record_audit
 from compliance.kyc_review import (
@@ -138,7 +139,7 @@ class KycReviewController(Controller):
 
     @get("/submissions/{submission_id:int}", summary="One submission with its documents (audited)")
     async def submission(
-        self, submission_id: int, state: State, staff: StaffPrincipal
+        self, submission_id: RowId, state: State, staff: StaffPrincipal
     ) -> SubmissionDetailOut:
         officer = officer_of(staff)
         async with state.engine.begin() as conn:
@@ -181,7 +182,7 @@ class KycReviewController(Controller):
         media_type="application/octet-stream",
         operation_class=_DocumentImageOperation,
     )
-    async def image(self, document_id: int, state: State, staff: StaffPrincipal) -> Response[bytes]:
+    async def image(self, document_id: RowId, state: State, staff: StaffPrincipal) -> Response[bytes]:
         officer = officer_of(staff)
         async with state.engine.begin() as conn:
             opened = await document_image(conn, vault_of(state), document_id)
@@ -205,7 +206,7 @@ class KycReviewController(Controller):
 
     @post("/submissions/{submission_id:int}/approve", status_code=200, summary="Approve: the tier changes")
     async def approve(
-        self, submission_id: int, data: ApproveIn, state: State, staff: StaffPrincipal
+        self, submission_id: RowId, data: ApproveIn, state: State, staff: StaffPrincipal
     ) -> SubmissionOut:
         officer = officer_of(staff)
         async with state.engine.begin() as conn:
@@ -216,7 +217,7 @@ class KycReviewController(Controller):
 
     @post("/submissions/{submission_id:int}/reject", status_code=200, summary="Reject with a reason")
     async def reject(
-        self, submission_id: int, data: RejectIn, state: State, staff: StaffPrincipal
+        self, submission_id: RowId, data: RejectIn, state: State, staff: StaffPrincipal
     ) -> SubmissionOut:
         officer = officer_of(staff)
         async with state.engine.begin() as conn:
