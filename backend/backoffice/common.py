@@ -8,6 +8,7 @@ from litestar.datastructures import State
 from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
+from backend.params import MAX_ROW_ID
 from backend.problems import Problem
 from backend.staff.guards import StaffPrincipal, require_roles
 from compliance.kyc_review import KycVault
@@ -43,7 +44,9 @@ def next_cursor(items: list[T], limit: int, last_id: int | None) -> str | None:
 def after_id(cursor: str | None) -> int | None:
     if cursor is None:
         return None
-    if not cursor.isdigit():
+    # isdecimal, not isdigit: "²" is a digit that int() refuses; and a cursor past the largest
+    # row id would overflow the database driver.
+    if not (cursor.isascii() and cursor.isdecimal()) or int(cursor) > MAX_ROW_ID:
         raise Problem(400, "invalid_cursor", "The cursor is not one this API returned.")
     return int(cursor)
 
