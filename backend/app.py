@@ -22,6 +22,7 @@ from backend.health import HealthController
 from backend.identity.container import build_identity
 from backend.identity.dev_inbox import DevSmsController, dev_inbox_enabled
 from backend.identity.guards import CustomerAuthMiddleware, identity_dependencies
+from backend.input_guard import NulCharacterMiddleware
 from backend.logs import configure_logging
 from backend.metrics import MetricsController, prometheus_config
 from backend.middleware import RequestIdMiddleware
@@ -102,7 +103,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
         exception_handlers=exception_handlers(),
         stores=stores,
         # Every /v1 route needs a signed-in customer unless its opt says otherwise (backend.identity.guards).
-        middleware=[prometheus_config().middleware, CustomerAuthMiddleware],
+        middleware=[prometheus_config().middleware, CustomerAuthMiddleware, NulCharacterMiddleware],
         dependencies={**staff_dependencies, **identity_dependencies()},
         on_shutdown=[dispose_engine],
         debug=False,
