@@ -52,6 +52,10 @@ def configure_logging(level: str = "INFO") -> None:
     root.setLevel(level)
     for noisy in ("uvicorn.access",):
         logging.getLogger(noisy).disabled = True
+    # httpx logs every outgoing request's full URL at INFO; a query string to a partner or a
+    # gateway may carry an account number or a phone, so only its warnings get through.
+    for client in ("httpx", "httpcore"):
+        logging.getLogger(client).setLevel(max(logging.WARNING, root.level))
     for name in ("uvicorn", "uvicorn.error", "litestar"):
         logger = logging.getLogger(name)
         logger.handlers[:] = []
