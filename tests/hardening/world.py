@@ -75,10 +75,25 @@ class Secrets:
     other_family: str = "Hüseynzadə"
     recipient_given: str = "Ləman"
     recipient_family: str = "Cəfərquliyeva"
+    payee_given: str = "Kamran"
+    payee_family: str = "Babaxanov"
+    """The other sender's recipient."""
     iban: str = "AZ93AIIB40060019449442187013"
     card: str = "4169741234567897"
     passport: str = "C09876543"
     birth_date: str = "1987-03-14"
+
+    def names(self) -> list[str]:
+        return [
+            self.sender_given,
+            self.sender_family,
+            self.other_given,
+            self.other_family,
+            self.recipient_given,
+            self.recipient_family,
+            self.payee_given,
+            self.payee_family,
+        ]
 
 
 @dataclass
@@ -191,7 +206,9 @@ async def build_world(http: AsyncClient, engine: AsyncEngine, settings: Settings
         secrets.recipient_family,
         {"method": "wallet", "phone": recipient.phone},
     )
-    others = await _recipient(http, other, "Kamran", "Babayev", {"method": "cash_pickup"})
+    others = await _recipient(
+        http, other, secrets.payee_given, secrets.payee_family, {"method": "cash_pickup"}
+    )
     quote = await _quote(http, sender)
     other_quote = await _quote(http, other)
 
