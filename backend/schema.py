@@ -25,4 +25,6 @@ metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 def all_metadata() -> list[MetaData]:
     """The MetaData of every part, in dependency order."""
-    return [metadata]
+    from ledger.tables import metadata as ledger_metadata
+
+    return [ledger_metadata, metadata]
