@@ -15,6 +15,8 @@ from typing import Any, TypeVar
 
 import click
 
+from backend.bench import bench
+from backend.ledger_cli import ledger
 from backend.settings import ConfigError, Settings
 
 __all__ = ["cli", "main"]
@@ -134,6 +136,10 @@ def demo_seed() -> None:
     for line in asyncio.run(run()):
         click.echo(line)
     click.echo("demo data ready")
+
+
+cli.add_command(ledger)
+cli.add_command(bench)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -35,7 +35,9 @@ COUNTERS = ("debits_posted", "credits_posted", "debits_pending", "credits_pendin
 APPEND_ONLY = ("ledger_entries", "ledger_postings", "ledger_checkpoints")
 
 
-def _counters(table: str, non_negative: tuple[str, ...] = COUNTERS) -> list[sa.SchemaItem]:
+def _counters(
+    table: str, non_negative: tuple[str, ...] = COUNTERS
+) -> list[sa.Column[int] | sa.CheckConstraint]:
     columns = [sa.Column(name, sa.BigInteger(), nullable=False, server_default="0") for name in COUNTERS]
     checks = [
         sa.CheckConstraint(f"{name} >= 0", name=f"ck_{table}_{name}_non_negative") for name in non_negative
