@@ -2,9 +2,11 @@
 
 A checkpoint covers the entries whose writing transaction id ``tx_id`` lies in ``[tx_from, tx_to)``.
 ``tx_to`` is a horizon below which no transaction can still be writing: on PostgreSQL the oldest
-transaction still running (``pg_snapshot_xmin``), since ``tx_id`` is the writer's transaction id
-(a trigger makes postings insist on it); on SQLite, whose writers are serialised, one past the
-last entry. Every entry below the horizon is final, so the checkpoint never races with writers and
+transaction still running in this database (from the snapshot's in-progress list and
+``pg_stat_activity``; the role that checkpoints must be able to see the sessions that write the
+ledger, as the same role or with ``pg_read_all_stats``), since ``tx_id`` is the writer's
+transaction id (a trigger makes postings insist on it); on SQLite, whose writers are serialised,
+one past the last entry. Every entry below the horizon is final, so the checkpoint never races with writers and
 never needs a lock on the journal; the next checkpoint starts where this one stopped.
 
 Its ``digest`` is SHA-256 over the previous checkpoint's digest, the range, and a canonical line
@@ -142,13 +144,25 @@ async def _digest(conn: AsyncConnection, previous: bytes, tx_from: int, tx_to: i
     return digest.digest(), count
 
 
+# The oldest transaction still running in this database (another database's transactions cannot
+# write here, so unlike pg_snapshot_xmin they must not hold the horizon back), else the snapshot's
+# xmax. A transaction listed in the snapshot as running and still running when pg_stat_activity is
+# read shows its xid there; one that has finished since is committed or aborted, and the entries
+# are read afterwards, with a newer snapshot.
+_PG_HORIZON = text(
+    "SELECT coalesce("
+    " (SELECT min(x::text::bigint) FROM pg_snapshot_xip(s.snap) AS x"
+    "   WHERE x::xid IN (SELECT a.backend_xid FROM pg_stat_activity a"
+    "                     WHERE a.datname = current_database() AND a.pid <> pg_backend_pid()"
+    "                       AND a.backend_xid IS NOT NULL)),"
+    " pg_snapshot_xmax(s.snap)::text::bigint) "
+    "FROM (SELECT pg_current_snapshot() AS snap) AS s"
+)
+
+
 async def _horizon(conn: AsyncConnection) -> int:
     if conn.dialect.name == "postgresql":
-        return int(
-            (
-                await conn.execute(text("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint"))
-            ).scalar_one()
-        )
+        return int((await conn.execute(_PG_HORIZON)).scalar_one())
     last = (await conn.execute(select(func.max(entries.c.tx_id)))).scalar_one()
     return int(last or 0) + 1
 
@@ -157,7 +171,11 @@ _LAST = select(checkpoints).order_by(checkpoints.c.seq.desc()).limit(1)
 
 
 async def create_checkpoint(conn: AsyncConnection, signing_key: bytes) -> Checkpoint | None:
-    """Sign the entries written since the last checkpoint; ``None`` if there are none yet."""
+    """Sign the entries written since the last checkpoint; ``None`` if there are none yet.
+
+    Run it in a transaction of its own: on PostgreSQL the calling transaction's own entries are not
+    final yet, so the next checkpoint covers them.
+    """
     horizon = await _horizon(conn)
     last = (await conn.execute(_LAST)).first()
     tx_from = last.tx_to if last is not None else 0
