@@ -3,10 +3,10 @@
 A checkpoint covers the entries whose writing transaction id ``tx_id`` lies in ``[tx_from, tx_to)``.
 ``tx_to`` is a horizon below which no transaction can still be writing: on PostgreSQL the oldest
 transaction still running in this database (from the snapshot's in-progress list and
-``pg_stat_activity``; the role that checkpoints must be able to see the sessions that write the
-ledger, as the same role or with ``pg_read_all_stats``), since ``tx_id`` is the writer's
-transaction id (a trigger makes postings insist on it); on SQLite, whose writers are serialised,
-one past the last entry. Every entry below the horizon is final, so the checkpoint never races with writers and
+``pg_stat_activity``; the role that checkpoints must see the sessions that write the ledger: be
+the same role or have ``pg_read_all_stats``), since ``tx_id`` is the writer's transaction id (a
+trigger makes postings insist on it); on SQLite, whose writers are serialised, one past the last
+entry. Every entry below the horizon is final, so the checkpoint never races with writers and
 never needs a lock on the journal; the next checkpoint starts where this one stopped.
 
 Its ``digest`` is SHA-256 over the previous checkpoint's digest, the range, and a canonical line

@@ -21,6 +21,9 @@ from ledger.journal import post_entry
 from ledger.verify import verify
 from tests.ledger.helpers import ALICE, BANK, BOB, open_basic_accounts, transfer, tx, usd
 
+_INSERT_POSTING = (
+    "INSERT INTO ledger_postings (entry_seq, account_id, currency, side, phase, amount, created_at) "
+)
 ROOT = Path(__file__).resolve().parents[2]
 SIGNING_KEY = bytes(range(32))
 OTHER_KEY = bytes(range(1, 33))
@@ -44,8 +47,9 @@ async def _raw_entry(conn: AsyncConnection, legs: list[tuple[int, str, str, obje
         seq = (
             await conn.execute(
                 text(
-                    "INSERT INTO ledger_entries (id, kind, metadata, request_hash, effective_at, created_at, tx_id) "
-                    "VALUES (:id, 'standard', '{}', 'raw', now(), now(), pg_current_xact_id()::text::bigint) "
+                    "INSERT INTO ledger_entries"
+                    " (id, kind, metadata, request_hash, effective_at, created_at, tx_id) VALUES"
+                    " (:id, 'standard', '{}', 'raw', now(), now(), pg_current_xact_id()::text::bigint) "
                     "RETURNING seq"
                 ),
                 {"id": uuid.uuid4()},
@@ -55,10 +59,7 @@ async def _raw_entry(conn: AsyncConnection, legs: list[tuple[int, str, str, obje
         seq = (await conn.execute(text("SELECT coalesce(max(seq), 0) + 1 FROM ledger_entries"))).scalar_one()
     for account_id, currency, side, amount in legs:
         await conn.execute(
-            text(
-                "INSERT INTO ledger_postings (entry_seq, account_id, currency, side, phase, amount, created_at) "
-                "VALUES (:seq, :account, :currency, :side, 'posted', :amount, :now)"
-            ),
+            text(_INSERT_POSTING + "VALUES (:seq, :account, :currency, :side, 'posted', :amount, :now)"),
             {
                 "seq": seq,
                 "account": account_id,
@@ -71,8 +72,9 @@ async def _raw_entry(conn: AsyncConnection, legs: list[tuple[int, str, str, obje
     if conn.dialect.name == "sqlite":
         await conn.execute(
             text(
-                "INSERT INTO ledger_entries (seq, id, kind, metadata, request_hash, effective_at, created_at, tx_id) "
-                "VALUES (:seq, :id, 'standard', '{}', 'raw', :now, :now, :seq)"
+                "INSERT INTO ledger_entries"
+                " (seq, id, kind, metadata, request_hash, effective_at, created_at, tx_id)"
+                " VALUES (:seq, :id, 'standard', '{}', 'raw', :now, :now, :seq)"
             ),
             {"seq": seq, "id": uuid.uuid4().hex, "now": now},
         )
@@ -100,7 +102,7 @@ async def test_raw_changes_to_the_journal_are_refused(engine: AsyncEngine, state
     await _some_entries(engine)
 
     async def work(conn: AsyncConnection) -> None:
-        with pytest.raises(DBAPIError, match="(?i)append-only|refused|never|immutable"):
+        with pytest.raises(DBAPIError, match=r"(?i)append-only|refused|never|immutable"):
             await conn.execute(text(statement))
 
     await tx(engine, work)
@@ -137,12 +139,12 @@ async def test_database_refuses_a_bad_entry_written_with_raw_sql(
 async def test_postings_cannot_be_added_to_an_existing_entry(engine: AsyncEngine) -> None:
     await _some_entries(engine)
     ids = await _ids(engine)
-    with pytest.raises(DBAPIError, match="(?i)refused"):
+    with pytest.raises(DBAPIError, match=r"(?i)refused"):
         async with engine.begin() as conn:
             await conn.execute(
                 text(
-                    "INSERT INTO ledger_postings (entry_seq, account_id, currency, side, phase, amount, created_at) "
-                    "VALUES (1, :a, 'USD', 'debit', 'posted', 5, :now), (1, :b, 'USD', 'credit', 'posted', 5, :now)"
+                    _INSERT_POSTING + "VALUES (1, :a, 'USD', 'debit', 'posted', 5, :now),"
+                    " (1, :b, 'USD', 'credit', 'posted', 5, :now)"
                 ),
                 {"a": ids[BANK], "b": ids[BOB], "now": datetime.now(UTC)},
             )
@@ -244,7 +246,7 @@ async def test_checkpoints_catch_a_balanced_rewrite(engine: AsyncEngine, databas
     )
     await _tamper(
         engine,
-        "UPDATE ledger_accounts SET credits_posted = credits_posted + 500 WHERE code = 'customer:1:wallet:USD'",
+        f"UPDATE ledger_accounts SET credits_posted = credits_posted + 500 WHERE code = '{ALICE}'",
     )
     violations = await tx(engine, check)
     assert violations
