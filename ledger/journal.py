@@ -4,9 +4,10 @@ Every function takes the caller's ``AsyncConnection`` and writes in the caller's
 transfer's hold, its idempotency record and its outbox row commit together. Each request is
 checked in full before its first write, so a refusal leaves the transaction usable and unchanged.
 
-:func:`post_entries` is the batch form: on PostgreSQL the whole batch is one round trip, each
-request getting its own result (an :class:`Entry` or a :class:`LedgerError`). The other functions
-are single requests on top of it.
+:func:`post_entries` is the batch form: the whole batch is loaded, decided in memory and written
+in a fixed handful of statements (:mod:`ledger.planning`), each request getting its own result
+(an :class:`Entry` or a :class:`LedgerError`). The other functions are single requests on top
+of it.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from uuid import UUID
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ledger import journal_pg, journal_sqlite
+from ledger import store_pg, store_sqlite
 from ledger.errors import LedgerError, UnknownEntry, error_for_code
 from ledger.model import (
     Entry,
@@ -35,7 +36,7 @@ from ledger.model import (
     VoidPendingRequest,
 )
 from ledger.money import Money
-from ledger.outcomes import CREATED, REPLAYED, Outcome
+from ledger.planning import Decision, Plan, State, StoredEntry, plan, wanted
 from ledger.requests import canonical
 from ledger.tables import accounts, entries, open_holds, postings
 
@@ -57,44 +58,97 @@ async def post_entries(conn: AsyncConnection, requests: Sequence[LedgerRequest])
     """Post each request in order, in the caller's transaction; one result per request.
 
     A refused request (returned as its :class:`LedgerError`) writes nothing; the others are not
-    affected. Later requests see the effects of earlier ones.
+    affected. Later requests see the effects of earlier ones. However many requests, this is a
+    fixed handful of statements (see :mod:`ledger.planning`).
     """
     now = datetime.now(UTC)
     forms = [canonical(request, now) for request in requests]
-    results: list[Entry | LedgerError | None] = [
-        form if isinstance(form, LedgerError) else None for form in forms
-    ]
-    checked = [(index, form) for index, form in enumerate(forms) if isinstance(form, dict)]
-    if checked:
-        batch = [form for _, form in checked]
-        if conn.dialect.name == "postgresql":
-            outcomes = await journal_pg.post(conn, batch)
+    results: list[Entry | LedgerError] = [form for form in forms if isinstance(form, LedgerError)]
+    checked = [form for form in forms if isinstance(form, dict)]
+    if not checked:
+        return results
+    postgres = conn.dialect.name == "postgresql"
+    state = await (
+        store_pg.load(conn, wanted(checked)) if postgres else store_sqlite.load(conn, wanted(checked))
+    )
+    decided = plan(checked, state, now)
+    written = await (
+        store_pg.write(conn, decided, state) if postgres else store_sqlite.write(conn, decided, state, now)
+    )
+    outcomes = iter(
+        _result(form, decision, decided, written, state)
+        for form, decision in zip(checked, decided.decisions, strict=True)
+    )
+    return [form if isinstance(form, LedgerError) else next(outcomes) for form in forms]
+
+
+def _result(
+    form: dict[str, Any],
+    decision: Decision,
+    decided: Plan,
+    written: Sequence[tuple[int, datetime, datetime] | StoredEntry],
+    state: State,
+) -> Entry | LedgerError:
+    if decision.status not in ("created", "replayed"):
+        return error_for_code(decision.status, decision.detail or decision.status)
+    replayed = decision.status == "replayed"
+    stored = decision.stored
+    if decision.planned is not None:
+        outcome = written[decision.planned]
+        if isinstance(outcome, StoredEntry):  # another transaction stored it first
+            stored, replayed = outcome, True
         else:
-            outcomes = await journal_sqlite.post(conn, batch, now)
-        for (index, form), outcome in zip(checked, outcomes, strict=True):
-            results[index] = _result(form, outcome)
-    return [result for result in results if result is not None]
+            seq, created_at, effective_at = outcome
+            planned = decided.entries[decision.planned]
+            return _entry(
+                form,
+                seq=seq,
+                postings=[
+                    [account_id, state.accounts[account_id].code, side, phase, units, currency]
+                    for account_id, side, phase, units, currency in planned.legs
+                ],
+                expires_at=planned.expires_at,
+                effective_at=effective_at,
+                created_at=created_at,
+                replayed=replayed,
+            )
+    assert stored is not None
+    if stored.request_hash != form["h"]:
+        return error_for_code("entry_conflict", f"entry {form['id']} was already posted with other content")
+    return _entry(
+        form,
+        seq=stored.seq,
+        postings=stored.legs,
+        expires_at=stored.expires_at,
+        effective_at=stored.effective_at,
+        created_at=stored.created_at,
+        replayed=True,
+    )
 
 
-def _result(form: dict[str, Any], outcome: Outcome) -> Entry | LedgerError:
-    if outcome.status not in (CREATED, REPLAYED):
-        return error_for_code(outcome.status, outcome.detail or outcome.status)
-    assert outcome.seq is not None
-    assert outcome.created_at is not None
-    assert outcome.effective_at is not None
+def _entry(
+    form: dict[str, Any],
+    *,
+    seq: int,
+    postings: Sequence[Sequence[Any]],
+    expires_at: datetime | None,
+    effective_at: datetime,
+    created_at: datetime,
+    replayed: bool,
+) -> Entry:
     hold = form.get("hold")
     return Entry(
         id=UUID(form["id"]),
-        seq=outcome.seq,
+        seq=seq,
         kind=EntryKind(form["k"]),
-        postings=tuple(_posting(leg) for leg in outcome.postings or ()),
+        postings=tuple(_posting(leg) for leg in postings),
         pending_id=UUID(hold) if hold else None,
-        expires_at=outcome.expires_at,
+        expires_at=expires_at,
         reference=form.get("r"),
         metadata=form.get("m") or {},
-        effective_at=outcome.effective_at,
-        created_at=outcome.created_at,
-        replayed=outcome.status == REPLAYED,
+        effective_at=effective_at,
+        created_at=created_at,
+        replayed=replayed,
     )
 
 
