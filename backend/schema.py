@@ -25,4 +25,9 @@ metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 def all_metadata() -> list[MetaData]:
     """The MetaData of every part, in dependency order."""
-    return [metadata]
+    # Importing the table modules registers their tables on ``metadata``.
+    import backend.outbox.tables
+    import backend.partners.tables  # noqa: F401
+    from ledger.settlement.tables import settlement_metadata
+
+    return [metadata, settlement_metadata]
