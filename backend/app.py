@@ -35,7 +35,9 @@ API_DESCRIPTION = """Körpü remittance pilot API.
 
 def route_handlers(settings: Settings) -> Sequence[ControllerRouterHandler]:
     """Every router of the service; capabilities add theirs here."""
-    handlers: list[ControllerRouterHandler] = [HealthController]
+    from backend.partners.api import partner_router
+
+    handlers: list[ControllerRouterHandler] = [HealthController, partner_router()]
     return handlers
 
 

@@ -5,7 +5,7 @@ handler), rebuilds the signing string from the request as it arrived, and refuse
 stable ``code``: a missing or malformed header (``signature_missing``), a timestamp more than five
 minutes from our clock (``signature_expired``), an unknown, revoked or expired key or a suspended
 partner (``invalid_key``), a wrong signature (``invalid_signature``), and a signature seen before
-(``replayed_request``: the same key, timestamp and signature are accepted once).
+(``replayed_request``: a signature, which covers a fresh nonce, is accepted once).
 """
 
 from __future__ import annotations
@@ -105,7 +105,7 @@ async def authenticate(
     if not key_id or not signature_header:
         raise _unauthorized("signature_missing", "Send Korpu-Key and Korpu-Signature (see docs/partners.md).")
     try:
-        timestamp, candidates = parse_signature_header(signature_header)
+        timestamp, nonce, candidates = parse_signature_header(signature_header)
     except ValueError as exc:
         raise _unauthorized("signature_missing", f"Korpu-Signature is malformed: {exc}.") from None
     clock = time.time() if now is None else now
@@ -125,7 +125,7 @@ async def authenticate(
     if not hmac.compare_digest(keys.secret_hash(secret), row["secret_hash"]):
         # The server key changed since this key was issued: refuse rather than guess.
         raise _unauthorized("invalid_key", "The key no longer matches our records; ask for a new one.")
-    expected = request_signature(secret, timestamp, method, target, body)
+    expected = request_signature(secret, timestamp, nonce, method, target, body)
     matching = next((c for c in candidates if hmac.compare_digest(expected, c)), None)
     if matching is None:
         raise _unauthorized("invalid_signature", "The signature does not match the request.")

@@ -263,13 +263,13 @@ _finish = (
     update(partner_payouts)
     .where(
         partner_payouts.c.id == bindparam("payout_id"),
-        partner_payouts.c.partner_id == bindparam("partner_id"),
+        partner_payouts.c.partner_id == bindparam("b_partner_id"),
         partner_payouts.c.status.in_(_OPEN),
     )
     .values(
         status=bindparam("new_status"),
-        partner_reference=bindparam("partner_reference"),
-        failure_reason=bindparam("failure_reason"),
+        partner_reference=bindparam("b_partner_reference"),
+        failure_reason=bindparam("b_failure_reason"),
         completed_at=bindparam("now"),
         updated_at=bindparam("now"),
         lease_owner=None,
@@ -420,11 +420,11 @@ async def _finish_payout(
     now: datetime | None,
 ) -> tuple[Payout, bool]:
     values = {
-        "partner_id": partner_id,
+        "b_partner_id": partner_id,
         "payout_id": payout_id,
         "new_status": outcome.value,
-        "partner_reference": partner_reference,
-        "failure_reason": reason,
+        "b_partner_reference": partner_reference,
+        "b_failure_reason": reason,
         "now": now or utcnow(),
     }
     row = (await conn.execute(_finish, values)).mappings().first()

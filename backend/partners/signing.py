@@ -3,11 +3,13 @@
 Requests from a partner to ``/partner/v1`` carry::
 
     Korpu-Key: <key id>
-    Korpu-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, signing string)>
-    signing string = "<t>.<METHOD>.<target>.<hex SHA-256(body)>"
+    Korpu-Signature: t=<unix seconds>,n=<nonce>,v1=<hex HMAC-SHA256(secret, signing string)>
+    signing string = "<t>.<nonce>.<METHOD>.<target>.<hex SHA-256(body)>"
 
-where ``target`` is the path and query exactly as sent on the request line
-(``/partner/v1/payouts?status=pending``); an empty body hashes as zero bytes.
+where ``nonce`` is 16 to 64 random characters from ``A-Z a-z 0-9 _ -`` (fresh for every request, so
+two identical requests in the same second still differ), ``target`` is the path and query exactly
+as sent on the request line (``/partner/v1/payouts?status=pending``), and an empty body hashes as
+zero bytes.
 
 Messages from us to a partner (webhooks and payout instructions) follow Standard Webhooks:
 ``webhook-id``, ``webhook-timestamp`` and ``webhook-signature: v1,<base64 HMAC-SHA256(key,
@@ -26,6 +28,7 @@ from collections.abc import Iterable, Mapping
 __all__ = [
     "SIGNATURE_TOLERANCE_SECONDS",
     "WebhookVerificationError",
+    "new_nonce",
     "new_webhook_secret",
     "parse_signature_header",
     "request_signature",
@@ -41,41 +44,55 @@ SIGNATURE_TOLERANCE_SECONDS = 300
 _WEBHOOK_PREFIX = "whsec_"
 
 
-def signing_string(timestamp: int, method: str, target: str, body: bytes) -> str:
-    """The text a partner signs: ``"<t>.<METHOD>.<target>.<hex sha256(body)>"``."""
-    return f"{timestamp}.{method.upper()}.{target}.{hashlib.sha256(body).hexdigest()}"
+def new_nonce() -> str:
+    return secrets.token_urlsafe(18)
 
 
-def request_signature(secret: str, timestamp: int, method: str, target: str, body: bytes) -> str:
+def signing_string(timestamp: int, nonce: str, method: str, target: str, body: bytes) -> str:
+    """The text a partner signs: ``"<t>.<nonce>.<METHOD>.<target>.<hex sha256(body)>"``."""
+    return f"{timestamp}.{nonce}.{method.upper()}.{target}.{hashlib.sha256(body).hexdigest()}"
+
+
+def request_signature(secret: str, timestamp: int, nonce: str, method: str, target: str, body: bytes) -> str:
     """Hex HMAC-SHA256 of :func:`signing_string` under the API secret (its UTF-8 bytes)."""
-    message = signing_string(timestamp, method, target, body).encode()
+    message = signing_string(timestamp, nonce, method, target, body).encode()
     return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
 
 
-def request_signature_header(secret: str, timestamp: int, method: str, target: str, body: bytes) -> str:
-    """The ``Korpu-Signature`` header value."""
-    return f"t={timestamp},v1={request_signature(secret, timestamp, method, target, body)}"
+def request_signature_header(
+    secret: str, timestamp: int, method: str, target: str, body: bytes, nonce: str | None = None
+) -> str:
+    """The ``Korpu-Signature`` header value (a fresh nonce unless one is given)."""
+    nonce = nonce or new_nonce()
+    return f"t={timestamp},n={nonce},v1={request_signature(secret, timestamp, nonce, method, target, body)}"
 
 
-def parse_signature_header(value: str) -> tuple[int, list[str]]:
-    """``(t, [v1 signatures])`` from a ``Korpu-Signature`` header; ``ValueError`` when malformed."""
+def parse_signature_header(value: str) -> tuple[int, str, list[str]]:
+    """``(t, nonce, [v1 signatures])`` from a ``Korpu-Signature`` header; ``ValueError`` when malformed."""
     timestamp: int | None = None
+    nonce: str | None = None
     signatures: list[str] = []
     for part in value.split(","):
         name, sep, item = part.strip().partition("=")
         if not sep:
-            raise ValueError("Korpu-Signature is t=<unix seconds>,v1=<hex>")
+            raise ValueError("Korpu-Signature is t=<unix seconds>,n=<nonce>,v1=<hex>")
         if name == "t":
             if not item.isdigit() or len(item) > 12:
                 raise ValueError("t must be unix seconds")
             timestamp = int(item)
+        elif name == "n":
+            if not 16 <= len(item) <= 64 or any(
+                not (ch.isascii() and (ch.isalnum() or ch in "_-")) for ch in item
+            ):
+                raise ValueError("n must be 16 to 64 characters of A-Z a-z 0-9 _ -")
+            nonce = item
         elif name == "v1":
             if len(item) != 64 or any(ch not in "0123456789abcdef" for ch in item):
                 raise ValueError("v1 must be 64 lowercase hex digits")
             signatures.append(item)
-    if timestamp is None or not signatures:
-        raise ValueError("Korpu-Signature needs t and at least one v1")
-    return timestamp, signatures
+    if timestamp is None or nonce is None or not signatures:
+        raise ValueError("Korpu-Signature needs t, n and at least one v1")
+    return timestamp, nonce, signatures
 
 
 def new_webhook_secret() -> str:
