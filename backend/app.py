@@ -18,9 +18,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from backend.db import create_engine
 from backend.health import HealthController
 from backend.logs import configure_logging
+from backend.metrics import MetricsController, prometheus_config
 from backend.middleware import RequestIdMiddleware
 from backend.problems import exception_handlers, problem_details_plugin
 from backend.settings import Settings, get_settings
+from backend.staff.controllers import StaffAuthController
+from backend.staff.guards import staff_dependencies
+from backend.stores import store_registry
 
 __all__ = ["create_app"]
 
@@ -37,7 +41,12 @@ def route_handlers(settings: Settings) -> Sequence[ControllerRouterHandler]:
     """Every router of the service; capabilities add theirs here."""
     from backend.partners.api import partner_router
 
-    handlers: list[ControllerRouterHandler] = [HealthController, partner_router()]
+    handlers: list[ControllerRouterHandler] = [
+        HealthController,
+        MetricsController,
+        StaffAuthController,
+        partner_router(),
+    ]
     return handlers
 
 
@@ -63,10 +72,14 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
             path="/schema",
             render_plugins=[SwaggerRenderPlugin(path="/"), JsonRenderPlugin(path="/openapi.json")],
         ),
+        stores=store_registry(settings),
         plugins=[problem_details_plugin()],
+        middleware=[prometheus_config().middleware],
+        dependencies=dict(staff_dependencies),
         exception_handlers=exception_handlers(),
         on_shutdown=[dispose_engine],
         debug=False,
+        logging_config=None,  # backend.logs owns logging: one JSON line per record
     )
     # Outermost, around Litestar's own router, so that unrouted requests (404, 405) carry an id too.
     app.asgi_handler = RequestIdMiddleware(app.asgi_handler)

@@ -50,6 +50,8 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     workers = workers or settings.workers
     _check_port_free(host, port)
     _check_database_reachable(settings)
+    if workers > 1:
+        _prepare_multiprocess_metrics(settings)
     uvicorn.run(
         "backend.app:create_app",
         factory=True,
@@ -60,6 +62,17 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
         access_log=False,
         proxy_headers=False,
     )
+
+
+def _prepare_multiprocess_metrics(settings: Settings) -> None:
+    """Each worker writes its samples to a shared folder that /metrics aggregates; start it empty."""
+    import os
+    import shutil
+
+    folder = settings.var_dir / "prometheus"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder.resolve())
 
 
 def _check_port_free(host: str, port: int) -> None:
@@ -134,6 +147,16 @@ def demo_seed() -> None:
     for line in asyncio.run(run()):
         click.echo(line)
     click.echo("demo data ready")
+
+
+def _register_capabilities() -> None:
+    """Command groups of each capability, one line each."""
+    from backend.staff.cli import staff
+
+    cli.add_command(staff)
+
+
+_register_capabilities()
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -25,9 +25,11 @@ metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 def all_metadata() -> list[MetaData]:
     """The MetaData of every part, in dependency order."""
-    # Importing the table modules registers their tables on ``metadata``.
+    import backend.idempotency
     import backend.outbox.tables
-    import backend.partners.tables  # noqa: F401
+    import backend.partners.tables
+    import backend.staff.tables  # noqa: F401  (these declare their tables on ``metadata``)
+    from compliance.audit import metadata as audit_metadata
     from ledger.settlement.tables import settlement_metadata
 
-    return [metadata, settlement_metadata]
+    return [metadata, audit_metadata, settlement_metadata]
