@@ -182,8 +182,11 @@ async def test_pulling_payouts_leases_them_and_an_expired_lease_offers_them_agai
     assert again.json()["items"] == []  # leased: not offered twice
 
     async with engine.begin() as conn:
-        await conn.execute(update(partner_payouts).where(partner_payouts.c.id == first).values(
-            lease_until=utcnow() - timedelta(seconds=1)))  # fmt: skip
+        await conn.execute(
+            update(partner_payouts)
+            .where(partner_payouts.c.id == first)
+            .values(lease_until=utcnow() - timedelta(seconds=1))
+        )
     offered = await bank.client.get("/partner/v1/payouts", params={"status": "pending"})
     assert [i["id"] for i in offered.json()["items"]] == [first]
 

@@ -133,8 +133,11 @@ async def test_a_pull_partner_polls_and_settles(pull_world: World) -> None:
     assert (w.outcomes.confirmed, w.outcomes.failed) == ([ok], [(bad, "beneficiary account closed")])
     await w.deliver_everything()
     assert sorted(m["type"] for m in w.bank.webhooks.values()) == [
-        "payout.confirmed", "payout.created", "payout.created", "payout.failed",
-    ]  # fmt: skip
+        "payout.confirmed",
+        "payout.created",
+        "payout.created",
+        "payout.failed",
+    ]
 
 
 async def test_the_client_retries_transient_errors_then_succeeds() -> None:

@@ -164,8 +164,11 @@ async def test_a_movement_back_dated_into_a_closed_window_stops_the_next_close(d
     second = await desk.close(first, T0 + timedelta(hours=4))
     late = await desk.paid("TR-LATE", "9.00", T0 + timedelta(hours=5))
     async with desk.engine.begin() as conn:
-        await conn.execute(update(partner_payouts).where(partner_payouts.c.id == late).values(
-            completed_at=T0 + timedelta(hours=2)))  # fmt: skip
+        await conn.execute(
+            update(partner_payouts)
+            .where(partner_payouts.c.id == late)
+            .values(completed_at=T0 + timedelta(hours=2))
+        )
     with pytest.raises(BalanceMismatch):
         await desk.close(second, T0 + timedelta(hours=6))
     async with desk.engine.connect() as conn:
@@ -228,8 +231,13 @@ async def test_reconciliation_reports_every_discrepancy_opens_exceptions_and_ign
     uploaded = await desk.client.post(path, content=camt, headers={"content-type": "application/xml"})
     assert uploaded.status_code == 201, uploaded.text
     run = uploaded.json()
-    assert run["summary"] == {"matched": 1, "missing_ours": 1, "missing_theirs": 1, "amount_mismatch": 1,
-                              "date_mismatch": 1}  # fmt: skip
+    assert run["summary"] == {
+        "matched": 1,
+        "missing_ours": 1,
+        "missing_theirs": 1,
+        "amount_mismatch": 1,
+        "date_mismatch": 1,
+    }
     assert run["clean"] is False
     assert run["statementId"] == "KAP-STMT-0001"
 

@@ -35,8 +35,9 @@ def camt_schema() -> etree.XMLSchema:
     return etree.XMLSchema(etree.parse(str(XSD)))
 
 
-def line(reference: str, amount: str, direction: Direction = Direction.CREDIT, day: int = 2,
-         currency: str = "AZN") -> StatementLine:  # fmt: skip
+def line(
+    reference: str, amount: str, direction: Direction = Direction.CREDIT, day: int = 2, currency: str = "AZN"
+) -> StatementLine:
     return StatementLine(
         reference, Money(amount, currency), direction, date(2026, 11, day), "payout", f"e-{reference}"
     )
@@ -146,10 +147,12 @@ def test_camt053_carries_the_balances_and_totals_a_bank_reads(camt_schema: etree
     root = etree.fromstring(document)
     ns = {"c": CAMT053_NAMESPACE}
     balances = {
-        b.findtext("c:Tp/c:CdOrPrtry/c:Cd", namespaces=ns): (b.findtext("c:Amt", namespaces=ns),
-                                                             b.findtext("c:CdtDbtInd", namespaces=ns))
+        b.findtext("c:Tp/c:CdOrPrtry/c:Cd", namespaces=ns): (
+            b.findtext("c:Amt", namespaces=ns),
+            b.findtext("c:CdtDbtInd", namespaces=ns),
+        )
         for b in root.iterfind(".//c:Bal", ns)
-    }  # fmt: skip
+    }
     assert balances == {"OPBD": ("1000.00", "CRDT"), "CLBD": ("750.00", "CRDT")}
     assert root.findtext(".//c:TxsSummry/c:TtlNtries/c:NbOfNtries", namespaces=ns) == "2"
     assert root.findtext(".//c:TxsSummry/c:TtlNtries/c:TtlNetNtry/c:Amt", namespaces=ns) == "250.00"
@@ -212,8 +215,13 @@ def test_reconciliation_reports_every_kind_of_discrepancy() -> None:
         "TR-CCY": ItemKind.AMOUNT_MISMATCH,
         "TR-SIGN": ItemKind.AMOUNT_MISMATCH,
     }
-    assert report.summary == {"matched": 1, "missing_ours": 1, "missing_theirs": 1,
-                              "amount_mismatch": 3, "date_mismatch": 1}  # fmt: skip
+    assert report.summary == {
+        "matched": 1,
+        "missing_ours": 1,
+        "missing_theirs": 1,
+        "amount_mismatch": 3,
+        "date_mismatch": 1,
+    }
     assert not report.is_clean
     assert len(report.exceptions) == 6
     document = json.loads(json.dumps(report.to_json()))

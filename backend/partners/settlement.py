@@ -53,8 +53,16 @@ async def ensure_windows(
 async def _announce_close(conn: AsyncConnection, window: Window) -> None:
     partner = await get_partner(conn, window.partner_id)
     if partner.webhook_url:
-        await enqueue(conn, OutboxEvent("settlement_window", window.id, "settlement.window_closed",
-                                        f"webhook:{partner.id}", window.to_json()))  # fmt: skip
+        await enqueue(
+            conn,
+            OutboxEvent(
+                "settlement_window",
+                window.id,
+                "settlement.window_closed",
+                f"webhook:{partner.id}",
+                window.to_json(),
+            ),
+        )
 
 
 async def close_by_hand(
@@ -67,8 +75,9 @@ async def close_by_hand(
 ) -> tuple[Window, Window]:
     """Close an OPEN window now (cut-off: now minus the in-flight allowance) and announce it."""
     cutoff = cutoff or utcnow() - IN_FLIGHT_ALLOWANCE
-    closed, successor = await close_window(conn, window_id, source or default_source(), cutoff=cutoff,
-                                           closed_by=closed_by)  # fmt: skip
+    closed, successor = await close_window(
+        conn, window_id, source or default_source(), cutoff=cutoff, closed_by=closed_by
+    )
     await _announce_close(conn, closed)
     return closed, successor
 
@@ -111,6 +120,14 @@ async def reconcile_upload(
     if created:
         partner = await get_partner(conn, partner_id)
         if partner.webhook_url:
-            await enqueue(conn, OutboxEvent("reconciliation", run.id, "reconciliation.completed",
-                                            f"webhook:{partner_id}", run.to_json()))  # fmt: skip
+            await enqueue(
+                conn,
+                OutboxEvent(
+                    "reconciliation",
+                    run.id,
+                    "reconciliation.completed",
+                    f"webhook:{partner_id}",
+                    run.to_json(),
+                ),
+            )
     return run, created

@@ -51,8 +51,12 @@ class ReconciliationItem:
         return self.kind is not ItemKind.MATCHED
 
     def to_json(self) -> dict[str, Any]:
-        return {"kind": self.kind.value, "reference": self.reference,
-                "ours": _line_json(self.ours), "theirs": _line_json(self.theirs)}  # fmt: skip
+        return {
+            "kind": self.kind.value,
+            "reference": self.reference,
+            "ours": _line_json(self.ours),
+            "theirs": _line_json(self.theirs),
+        }
 
 
 def _line_json(line: StatementLine | None) -> dict[str, Any] | None:

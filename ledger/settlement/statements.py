@@ -228,8 +228,11 @@ def _neutralise_formula(text: str) -> str:
 def parse_statement_csv(text: str) -> ParsedStatement:
     """Read a statement in the CSV layout of :func:`statement_to_csv` (balance rows optional)."""
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    missing = [c for c in ("row_type", "reference", "booking_date", "direction", "amount", "currency") if
-               c not in (reader.fieldnames or ())]  # fmt: skip
+    missing = [
+        c
+        for c in ("row_type", "reference", "booking_date", "direction", "amount", "currency")
+        if c not in (reader.fieldnames or ())
+    ]
     if missing:
         raise InvalidStatement(f"the CSV lacks the column(s) {', '.join(missing)}")
     statement_ids: set[str] = set()
