@@ -151,9 +151,14 @@ def demo_seed() -> None:
 
 def _register_capabilities() -> None:
     """Command groups of each capability, one line each."""
+    from backend.partners.cli import outbox, partners, settlement, worker
     from backend.staff.cli import staff
 
     cli.add_command(staff)
+    cli.add_command(partners)
+    cli.add_command(worker)
+    cli.add_command(outbox)
+    cli.add_command(settlement)
 
 
 _register_capabilities()
