@@ -40,12 +40,14 @@ API_DESCRIPTION = """Körpü remittance pilot API.
 def route_handlers(settings: Settings) -> Sequence[ControllerRouterHandler]:
     """Every router of the service; capabilities add theirs here."""
     from backend.partners.api import partner_router
+    from backend.partners.backoffice import PartnerBackofficeController
 
     handlers: list[ControllerRouterHandler] = [
         HealthController,
         MetricsController,
         StaffAuthController,
         partner_router(),
+        PartnerBackofficeController,
     ]
     return handlers
 
