@@ -39,6 +39,7 @@ API_DESCRIPTION = """Körpü remittance pilot API.
 
 def route_handlers(settings: Settings) -> Sequence[ControllerRouterHandler]:
     """Every router of the service; capabilities add theirs here."""
+    import backend.outbox.metrics  # noqa: F401  (registers the outbox lag gauge's scrape hook)
     from backend.partners.api import partner_router
     from backend.partners.backoffice import PartnerBackofficeController
 

@@ -8,6 +8,7 @@ import asyncio
 import random
 from collections import defaultdict
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import select, update
@@ -224,3 +225,15 @@ async def test_several_workers_never_deliver_one_event_at_the_same_time(engine: 
     assert len(deliveries) == streams * per_stream
     assert set(deliveries.values()) == {1}
     assert all(seqs == list(range(1, per_stream + 1)) for seqs in order.values())
+
+
+async def test_the_outbox_lag_gauge_shows_the_oldest_undelivered_event(
+    http: Any, engine: AsyncEngine
+) -> None:
+    async with engine.begin() as conn:
+        await enqueue(
+            conn, OutboxEvent("transfer", "tr_1", "t", "webhook:ptn_1"), now=utcnow() - timedelta(seconds=90)
+        )
+    metrics = (await http.get("/metrics")).text
+    (line,) = [x for x in metrics.splitlines() if x.startswith("korpu_outbox_lag_seconds ")]
+    assert 89 < float(line.split()[1]) < 200
