@@ -12,9 +12,11 @@ from litestar import Litestar
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
+from litestar.plugins.pydantic import PydanticPlugin
 from litestar.types import ControllerRouterHandler
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from backend.backoffice import BACKOFFICE_CONTROLLERS
 from backend.db import create_engine
 from backend.health import HealthController
 from backend.logs import configure_logging
@@ -47,6 +49,7 @@ def route_handlers(settings: Settings) -> Sequence[ControllerRouterHandler]:
         HealthController,
         MetricsController,
         StaffAuthController,
+        *BACKOFFICE_CONTROLLERS,
         partner_router(),
         PartnerBackofficeController,
     ]
@@ -76,7 +79,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
             render_plugins=[SwaggerRenderPlugin(path="/"), JsonRenderPlugin(path="/openapi.json")],
         ),
         stores=store_registry(settings),
-        plugins=[problem_details_plugin()],
+        plugins=[PydanticPlugin(prefer_alias=True), problem_details_plugin()],
         middleware=[prometheus_config().middleware],
         dependencies=dict(staff_dependencies),
         exception_handlers=exception_handlers(),

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from sqlalchemy import MetaData
 
+from compliance.tables import metadata as compliance_metadata
+
 __all__ = ["NAMING_CONVENTION", "all_metadata", "metadata"]
 
 NAMING_CONVENTION = {
@@ -32,4 +34,4 @@ def all_metadata() -> list[MetaData]:
     from compliance.audit import metadata as audit_metadata
     from ledger.settlement.tables import settlement_metadata
 
-    return [metadata, audit_metadata, settlement_metadata]
+    return [metadata, audit_metadata, compliance_metadata, settlement_metadata]
