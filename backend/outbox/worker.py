@@ -42,7 +42,7 @@ class WorkerConfig:
 
     batch_size: int = 20
     """Events claimed per round (at most one per stream)."""
-    max_attempts: int = 8
+    max_attempts: int = 24
     """Attempts before an event is dead-lettered."""
     base_delay_seconds: float = 2.0
     """Delay after the first failed attempt; doubles with each further failure."""

@@ -241,7 +241,7 @@ async def _dev_credentials(conn: AsyncConnection, settings: Settings, code: str)
 @click.option("--once", is_flag=True, help="Deliver one batch and exit.")
 @click.option("--batch-size", type=int, default=20, show_default=True)
 @click.option(
-    "--max-attempts", type=int, default=8, show_default=True, help="Attempts before dead-lettering."
+    "--max-attempts", type=int, default=24, show_default=True, help="Attempts before dead-lettering."
 )
 def worker(once: bool, batch_size: int, max_attempts: int) -> None:
     """Deliver outbox events (webhooks, payout instructions, push notifications); many may run at once."""
