@@ -9,9 +9,8 @@ from pathlib import Path
 
 from httpx import AsyncClient
 
-from backend.outbox.worker import backoff_delay
+from backend.outbox.worker import WorkerConfig, backoff_delay
 from backend.partners.signing import request_signature, signing_string, verify_webhook, webhook_signature
-from backend.worker import WorkerConfig
 
 DOC = (Path(__file__).resolve().parent.parent / "docs" / "partners.md").read_text()
 
