@@ -290,3 +290,30 @@ async def test_concurrent_confirms_book_the_outcome_once(
     )
     assert {r.status_code for r in responses} == {200}
     assert bank.outcomes.confirmed == [payout_id]
+
+
+async def test_an_idempotency_key_replays_the_first_reply_and_refuses_another_body(
+    bank: Bank, engine: AsyncEngine, settings: Settings
+) -> None:
+    first = await make_payout(engine, settings, bank.partner.id, "TR-1", "10.00")
+    second = await make_payout(engine, settings, bank.partner.id, "TR-2", "10.00")
+    headers = {"Idempotency-Key": "2f0b3c1e-key-1"}
+    one = await bank.client.post(f"/partner/v1/payouts/{first}/confirm", json={}, headers=headers)
+    two = await bank.client.post(f"/partner/v1/payouts/{first}/confirm", json={}, headers=headers)
+    assert one.status_code == two.status_code == 200
+    assert one.content == two.content
+    reused = await bank.client.post(f"/partner/v1/payouts/{second}/confirm", json={}, headers=headers)
+    assert (reused.status_code, reused.json()["code"]) == (422, "idempotency_key_reused")
+    assert bank.outcomes.confirmed == [first]
+
+
+async def test_concurrent_pulls_never_hand_out_one_payout_twice(
+    bank: Bank, engine: AsyncEngine, settings: Settings
+) -> None:
+    created = [await make_payout(engine, settings, bank.partner.id, f"TR-{n}", "1.00") for n in range(12)]
+    replies = await asyncio.gather(
+        *(bank.client.get("/partner/v1/payouts", params={"status": "pending", "limit": 4}) for _ in range(4))
+    )
+    handed_out = [item["id"] for reply in replies for item in reply.json()["items"]]
+    assert len(handed_out) == len(set(handed_out))
+    assert sorted(handed_out) == sorted(created)

@@ -6,15 +6,18 @@ same router, guard and rules.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
-from litestar import Controller, Router, get, post
+from litestar import Controller, Request, Response, Router, get, post
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.params import Parameter
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
+from sqlalchemy.ext.asyncio import AsyncConnection
 
+from backend.idempotency import claim, fingerprint, store_reply
 from backend.partners.auth import PartnerPrincipal, partner_guard, partner_principal, partner_secrets
 from backend.partners.outcomes import PayoutOutcomeHandler, RecordingOutcomeHandler, RefusingOutcomeHandler
 from backend.partners.payouts import (
@@ -118,12 +121,20 @@ class PartnerPayoutsController(Controller):
         "/payouts/{payout_id:str}/confirm",
         status_code=200,
         summary="Confirm a payout",
-        description="You paid the beneficiary. Repeating it returns the same payout and changes nothing.",
+        description=(
+            "You paid the beneficiary. Repeating it returns the same payout and changes nothing. "
+            "An `Idempotency-Key` header is honoured when sent."
+        ),
     )
     async def confirm(
-        self, state: State, partner: PartnerPrincipal, payout_id: str, data: ConfirmBody
-    ) -> dict[str, Any]:
-        async with state.engine.begin() as conn:
+        self,
+        state: State,
+        partner: PartnerPrincipal,
+        payout_id: str,
+        data: ConfirmBody,
+        request: Request[Any, Any, Any],
+    ) -> Response[dict[str, Any]]:
+        async def work(conn: AsyncConnection) -> dict[str, Any]:
             payout = await confirm_payout(
                 conn,
                 partner.partner_id,
@@ -131,22 +142,60 @@ class PartnerPayoutsController(Controller):
                 outcome_handler(state),
                 partner_reference=data.partner_reference,
             )
-        return payout.to_json()
+            return payout.to_json()
+
+        return await _once(state, partner, request, data, work)
 
     @post(
         "/payouts/{payout_id:str}/fail",
         status_code=200,
         summary="Fail a payout",
-        description="You could not pay. The sender is refunded and told. Repeating it changes nothing.",
+        description=(
+            "You could not pay. The sender is refunded and told. Repeating it changes nothing. "
+            "An `Idempotency-Key` header is honoured when sent."
+        ),
     )
     async def fail(
-        self, state: State, partner: PartnerPrincipal, payout_id: str, data: FailBody
-    ) -> dict[str, Any]:
-        async with state.engine.begin() as conn:
+        self,
+        state: State,
+        partner: PartnerPrincipal,
+        payout_id: str,
+        data: FailBody,
+        request: Request[Any, Any, Any],
+    ) -> Response[dict[str, Any]]:
+        async def work(conn: AsyncConnection) -> dict[str, Any]:
             payout = await fail_payout(
                 conn, partner.partner_id, payout_id, data.reason, outcome_handler(state)
             )
-        return payout.to_json()
+            return payout.to_json()
+
+        return await _once(state, partner, request, data, work)
+
+
+async def _once(
+    state: State,
+    partner: PartnerPrincipal,
+    request: Request[Any, Any, Any],
+    data: BaseModel,
+    work: Callable[[AsyncConnection], Awaitable[dict[str, Any]]],
+) -> Response[dict[str, Any]]:
+    """Run ``work`` in one transaction; with an ``Idempotency-Key``, replay the first reply to that key.
+
+    Confirm and fail are idempotent by themselves; the key adds the house contract on top (same key
+    with another body: 422), for integrators whose HTTP stack sends one on every POST.
+    """
+    key = request.headers.get("idempotency-key")
+    scope = f"partner:{partner.partner_id}"
+    request_hash = fingerprint("POST", request.url.path, data.model_dump(mode="json"))
+    async with state.engine.begin() as conn:
+        if key:
+            stored = await claim(conn, scope, key, request_hash)
+            if stored is not None:
+                return Response(stored.body, status_code=stored.status_code)
+        body = await work(conn)
+        if key:
+            await store_reply(conn, scope, key, request_hash, 200, body)
+    return Response(body, status_code=200)
 
 
 def partner_router() -> Router:
