@@ -317,3 +317,21 @@ async def test_concurrent_pulls_never_hand_out_one_payout_twice(
     handed_out = [item["id"] for reply in replies for item in reply.json()["items"]]
     assert len(handed_out) == len(set(handed_out))
     assert sorted(handed_out) == sorted(created)
+
+
+async def test_expired_nonces_are_swept(bank: Bank, engine: AsyncEngine) -> None:
+    async with engine.begin() as conn:
+        await conn.execute(
+            partner_request_nonces.insert(),
+            [
+                {
+                    "key_id": bank.key.key_id,
+                    "signature": f"{n:064x}",
+                    "expires_at": utcnow() - timedelta(hours=1),
+                }
+                for n in range(3)
+            ],
+        )
+    assert (await bank.client.get("/partner/v1/me")).status_code == 200
+    async with engine.connect() as conn:
+        assert len((await conn.execute(select(partner_request_nonces))).all()) == 1  # only this request's

@@ -20,7 +20,7 @@ from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.datastructures import State
 from litestar.handlers.base import BaseRouteHandler
-from sqlalchemy import bindparam, delete, insert, select
+from sqlalchemy import bindparam, delete, insert, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -65,8 +65,16 @@ _key_and_partner = (
     .where(partner_api_keys.c.id == bindparam("key_id"))
 )
 _remember_nonce = insert(partner_request_nonces)
+# Expired nonces are swept a batch at a time, skipping rows another request is already sweeping,
+# so concurrent requests never wait on (or deadlock over) each other's clean-up.
+_expired_batch = (
+    select(partner_request_nonces.c.key_id, partner_request_nonces.c.signature)
+    .where(partner_request_nonces.c.expires_at < bindparam("now"))
+    .limit(200)
+    .with_for_update(skip_locked=True)
+)
 _forget_old_nonces = delete(partner_request_nonces).where(
-    partner_request_nonces.c.expires_at < bindparam("now")
+    tuple_(partner_request_nonces.c.key_id, partner_request_nonces.c.signature).in_(_expired_batch)
 )
 
 

@@ -370,7 +370,10 @@ async def statement_of(
         lines=lines,
         created_at=window.closed_at,
     )
-    assert statement.closing == window.closing, "frozen lines disagree with the stored closing balance"
+    if statement.closing != window.closing:
+        raise SettlementError(
+            f"window {window.id}: its frozen lines do not add up to its stored closing balance"
+        )
     return statement
 
 
