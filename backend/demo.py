@@ -19,7 +19,14 @@ __all__ = ["SEEDERS", "seed"]
 
 Seeder = Callable[[AsyncEngine, Settings], Awaitable[str]]
 
-SEEDERS: list[Seeder] = [seed_fx, seed_identity, seed_market_prices]
+
+def _partners_seeder() -> Seeder:
+    from backend.partners.demo import seed_demo_partner
+
+    return seed_demo_partner
+
+
+SEEDERS: list[Seeder] = [seed_fx, seed_identity, seed_market_prices, _partners_seeder()]
 """Seeders in the order they run; each returns a one-line summary of what it did."""
 
 

@@ -30,6 +30,8 @@ _BACKEND_TABLE_MODULES = (
     "backend.staff.tables",
     "backend.identity.tables",
     "backend.transfers.tables",
+    "backend.outbox.tables",
+    "backend.partners.tables",
 )
 """Modules that declare tables on ``metadata``; a capability adds its module here."""
 
@@ -40,8 +42,9 @@ _LIBRARY_TABLE_MODULES = (
     "compliance.audit",
     "compliance.tables",
     "compliance.screening.tables",
+    "ledger.settlement.tables:settlement_metadata",
 )
-"""Library modules, each exposing its own ``metadata``, in dependency order."""
+"""Library modules, each exposing its own ``metadata`` (or ``module:attribute``), in dependency order."""
 
 
 def all_metadata() -> list[MetaData]:
@@ -49,5 +52,8 @@ def all_metadata() -> list[MetaData]:
     # Imported here, not at the top: backend's table modules import `metadata` from this one.
     for module in _BACKEND_TABLE_MODULES:
         importlib.import_module(module)
-    libraries = [importlib.import_module(module).metadata for module in _LIBRARY_TABLE_MODULES]
+    libraries = []
+    for entry in _LIBRARY_TABLE_MODULES:
+        module, _, attribute = entry.partition(":")
+        libraries.append(getattr(importlib.import_module(module), attribute or "metadata"))
     return [metadata, *libraries]
