@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 export KORPU_ENV ?= dev
 
-.PHONY: install run test lint typecheck pytest migrate seed clean
+.PHONY: install compile-messages run test lint typecheck pytest migrate seed clean
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -13,7 +13,11 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) compile-messages
+
+## gettext catalogs: backend/i18n/locales/*/LC_MESSAGES/messages.po -> .mo
+compile-messages: $(STAMP)
+	$(BIN)/pybabel compile --domain messages --directory backend/i18n/locales
 
 migrate: install
 	$(BIN)/korpu db upgrade

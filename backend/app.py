@@ -19,6 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from backend.backoffice import BACKOFFICE_CONTROLLERS
 from backend.db import create_engine
 from backend.health import HealthController
+from backend.identity.container import build_identity
+from backend.identity.dev_inbox import DevSmsController, dev_inbox_enabled
+from backend.identity.guards import CustomerAuthMiddleware, identity_dependencies
 from backend.logs import configure_logging
 from backend.metrics import MetricsController, prometheus_config
 from backend.middleware import RequestIdMiddleware
@@ -27,6 +30,10 @@ from backend.settings import Settings, get_settings
 from backend.staff.controllers import StaffAuthController
 from backend.staff.guards import staff_dependencies
 from backend.stores import store_registry
+from mobile_api.auth import AuthController
+from mobile_api.me import MeController
+from mobile_api.quotes import QuotesController
+from mobile_api.recipients import RecipientsController
 
 __all__ = ["create_app"]
 
@@ -50,9 +57,15 @@ def route_handlers(settings: Settings) -> Sequence[ControllerRouterHandler]:
         MetricsController,
         StaffAuthController,
         *BACKOFFICE_CONTROLLERS,
+        AuthController,
+        MeController,
+        RecipientsController,
+        QuotesController,
         partner_router(),
         PartnerBackofficeController,
     ]
+    if dev_inbox_enabled(settings):
+        handlers.append(DevSmsController)
     return handlers
 
 
@@ -62,7 +75,10 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
     configure_logging(settings.log_level)
     owns_engine = engine is None
     engine = engine or create_engine(settings.database_url, pool_size=settings.db_pool_size)
-    state = State({"settings": settings, "engine": engine})
+    stores = store_registry(settings)
+    state = State(
+        {"settings": settings, "engine": engine, "identity": build_identity(settings, engine, stores)}
+    )
 
     async def dispose_engine(app: Litestar) -> None:
         if owns_engine:
@@ -78,11 +94,13 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
             path="/schema",
             render_plugins=[SwaggerRenderPlugin(path="/"), JsonRenderPlugin(path="/openapi.json")],
         ),
-        stores=store_registry(settings),
-        plugins=[PydanticPlugin(prefer_alias=True), problem_details_plugin()],
-        middleware=[prometheus_config().middleware],
-        dependencies=dict(staff_dependencies),
+        # prefer_alias: replies and the OpenAPI document use the camelCase aliases of the models.
+        plugins=[problem_details_plugin(), PydanticPlugin(prefer_alias=True)],
         exception_handlers=exception_handlers(),
+        stores=stores,
+        # Every /v1 route needs a signed-in customer unless its opt says otherwise (backend.identity.guards).
+        middleware=[prometheus_config().middleware, CustomerAuthMiddleware],
+        dependencies={**staff_dependencies, **identity_dependencies()},
         on_shutdown=[dispose_engine],
         debug=False,
         logging_config=None,  # backend.logs owns logging: one JSON line per record

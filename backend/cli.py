@@ -149,12 +149,23 @@ def demo_seed() -> None:
     click.echo("demo data ready")
 
 
+@cli.group()
+def bench() -> None:
+    """Benchmarks; with --json the last line is one JSON object."""
+
+
 def _register_capabilities() -> None:
     """Command groups of each capability, one line each."""
+    from backend.bench_quotes import quotes as bench_quotes
+    from backend.compliance_cli import compliance
+    from backend.fx_cli import fx
     from backend.partners.cli import outbox, partners, settlement, worker
     from backend.staff.cli import staff
 
     cli.add_command(staff)
+    cli.add_command(compliance)
+    cli.add_command(fx)
+    bench.add_command(bench_quotes)
     cli.add_command(partners)
     cli.add_command(worker)
     cli.add_command(outbox)

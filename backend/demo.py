@@ -10,20 +10,16 @@ from collections.abc import Awaitable, Callable
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from backend.fx_demo import seed_fx
+from backend.identity.demo import seed_identity
+from backend.partners.demo import seed_demo_partner
 from backend.settings import Settings
 
 __all__ = ["SEEDERS", "seed"]
 
 Seeder = Callable[[AsyncEngine, Settings], Awaitable[str]]
 
-
-def _partners_seeder() -> Seeder:
-    from backend.partners.demo import seed_demo_partner
-
-    return seed_demo_partner
-
-
-SEEDERS: list[Seeder] = [_partners_seeder()]
+SEEDERS: list[Seeder] = [seed_fx, seed_identity, seed_demo_partner]
 """Seeders in the order they run; each returns a one-line summary of what it did."""
 
 

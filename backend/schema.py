@@ -7,9 +7,9 @@ against :func:`all_metadata`, and a test checks that they agree.
 
 from __future__ import annotations
 
-from sqlalchemy import MetaData
+import importlib
 
-from compliance.tables import metadata as compliance_metadata
+from sqlalchemy import MetaData
 
 __all__ = ["NAMING_CONVENTION", "all_metadata", "metadata"]
 
@@ -25,13 +25,30 @@ metadata = MetaData(naming_convention=NAMING_CONVENTION)
 """Tables owned by ``backend`` itself (identity, transfers, outbox, partners)."""
 
 
+_BACKEND_TABLE_MODULES = (
+    "backend.idempotency",
+    "backend.staff.tables",
+    "backend.identity.tables",
+    "backend.transfers.tables",
+    "backend.outbox.tables",
+    "backend.partners.tables",
+)
+"""Modules that declare tables on ``metadata``; a capability adds its module here."""
+
+_LIBRARY_TABLE_MODULES = (
+    "fx.tables",
+    "compliance.audit",
+    "compliance.tables",
+    "compliance.screening.tables",
+    "ledger.settlement.tables",
+)
+"""Library modules, each exposing its own ``metadata``, in dependency order."""
+
+
 def all_metadata() -> list[MetaData]:
     """The MetaData of every part, in dependency order."""
-    import backend.idempotency
-    import backend.outbox.tables
-    import backend.partners.tables
-    import backend.staff.tables  # noqa: F401  (these declare their tables on ``metadata``)
-    from compliance.audit import metadata as audit_metadata
-    from ledger.settlement.tables import settlement_metadata
-
-    return [metadata, audit_metadata, compliance_metadata, settlement_metadata]
+    # Imported here, not at the top: backend's table modules import `metadata` from this one.
+    for module in _BACKEND_TABLE_MODULES:
+        importlib.import_module(module)
+    libraries = [importlib.import_module(module).metadata for module in _LIBRARY_TABLE_MODULES]
+    return [metadata, *libraries]

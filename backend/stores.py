@@ -1,13 +1,8 @@
-"""Key-value stores (rate limits, caches, nonces): in process memory on a laptop, Redis when
-``KORPU_REDIS_URL`` is set, so that several server processes share one view.
-
-Each named store gets its own Redis namespace (``korpu:<name>``).
-"""
+"""Litestar stores (rate-limit counters, the dev SMS inbox, caches): in memory for one process,
+in Redis when ``KORPU_REDIS_URL`` is set so that several processes share them."""
 
 from __future__ import annotations
 
-from litestar.stores.base import Store
-from litestar.stores.memory import MemoryStore
 from litestar.stores.redis import RedisStore
 from litestar.stores.registry import StoreRegistry
 
@@ -17,16 +12,8 @@ __all__ = ["store_registry"]
 
 
 def store_registry(settings: Settings) -> StoreRegistry:
-    """Stores by name, made on first use."""
+    """The application's stores; a name asked for the first time gets its own (namespaced) store."""
     if settings.redis_url:
-        root = RedisStore.with_client(settings.redis_url, namespace="korpu")
-
-        def redis_factory(name: str) -> Store:
-            return root.with_namespace(name)
-
-        return StoreRegistry(default_factory=redis_factory)
-
-    def memory_factory(_: str) -> Store:
-        return MemoryStore()
-
-    return StoreRegistry(default_factory=memory_factory)
+        root = RedisStore.with_client(url=settings.redis_url, namespace="korpu")
+        return StoreRegistry(default_factory=root.with_namespace)
+    return StoreRegistry()

@@ -113,8 +113,14 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
+    # The dev SMS inbox is on so that HTTP tests sign in the way a developer does (tests/signin.py).
     return Settings.from_env(
-        {"KORPU_ENV": "test", "KORPU_DATABASE_URL": database_url, "KORPU_VAR_DIR": str(tmp_path / "var")}
+        {
+            "KORPU_ENV": "test",
+            "KORPU_DATABASE_URL": database_url,
+            "KORPU_VAR_DIR": str(tmp_path / "var"),
+            "KORPU_DEV_SMS_INBOX": "1",
+        }
     )
 
 
