@@ -53,6 +53,10 @@ API_DESCRIPTION = """Körpü remittance pilot API.
 
 def route_handlers(settings: Settings) -> Sequence[ControllerRouterHandler]:
     """Every router of the service; capabilities add theirs here."""
+    import backend.outbox.metrics  # noqa: F401  (registers the outbox lag gauge's scrape hook)
+    from backend.partners.api import partner_router
+    from backend.partners.backoffice import PartnerBackofficeController
+
     handlers: list[ControllerRouterHandler] = [
         HealthController,
         MetricsController,
@@ -62,6 +66,8 @@ def route_handlers(settings: Settings) -> Sequence[ControllerRouterHandler]:
         MeController,
         RecipientsController,
         QuotesController,
+        partner_router(),
+        PartnerBackofficeController,
     ]
     if dev_inbox_enabled(settings):
         handlers.append(DevSmsController)

@@ -159,6 +159,7 @@ def _register_capabilities() -> None:
     from backend.bench_quotes import quotes as bench_quotes
     from backend.compliance_cli import compliance
     from backend.fx_cli import fx
+    from backend.partners.cli import outbox, partners, settlement, worker
     from backend.policy.cli import prices
     from backend.staff.cli import staff
 
@@ -167,6 +168,10 @@ def _register_capabilities() -> None:
     cli.add_command(fx)
     cli.add_command(prices)
     bench.add_command(bench_quotes)
+    cli.add_command(partners)
+    cli.add_command(worker)
+    cli.add_command(outbox)
+    cli.add_command(settlement)
 
 
 _register_capabilities()

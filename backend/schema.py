@@ -30,6 +30,8 @@ _BACKEND_TABLE_MODULES = (
     "backend.staff.tables",
     "backend.identity.tables",
     "backend.transfers.tables",
+    "backend.outbox.tables",
+    "backend.partners.tables",
 )
 """Modules that declare tables on ``metadata``; a capability adds its module here."""
 
@@ -39,6 +41,7 @@ _LIBRARY_TABLE_MODULES = (
     "compliance.audit",
     "compliance.tables",
     "compliance.screening.tables",
+    "ledger.settlement.tables",
 )
 """Library modules, each exposing its own ``metadata``, in dependency order."""
 
