@@ -85,14 +85,33 @@ def _metadata(value: object) -> Any:
     if not isinstance(value, dict):
         value = dict(value)  # type: ignore[call-overload]  # any Mapping
     try:
-        return json.loads(_dumps(value))
+        decoded = json.loads(_dumps(value))
+        if _has_nul(decoded):  # PostgreSQL text and jsonb cannot hold NUL
+            raise ValueError
+        return decoded
     except (TypeError, ValueError):
-        raise InvalidEntry("metadata must be JSON: strings, numbers, booleans, lists and objects") from None
+        raise InvalidEntry(
+            "metadata must be JSON (strings without NUL, numbers, booleans, lists, objects)"
+        ) from None
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(key) or _has_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(item) for item in value)
+    return False
 
 
 def _reference(value: str | None) -> str | None:
-    if value is not None and (not isinstance(value, str) or len(value) > MAX_REFERENCE_LENGTH):
-        raise InvalidEntry(f"reference must be a string of at most {MAX_REFERENCE_LENGTH} characters")
+    if value is not None and (
+        not isinstance(value, str) or len(value) > MAX_REFERENCE_LENGTH or "\x00" in value
+    ):
+        raise InvalidEntry(
+            f"reference must be a string of at most {MAX_REFERENCE_LENGTH} characters, without NUL"
+        )
     return value
 
 
@@ -134,8 +153,8 @@ def _legs(request: EntryRequest) -> list[list[Any]]:
         account, side, amount = posting
         if isinstance(account, bool) or not isinstance(account, str | int):
             raise InvalidEntry("a posting's account is an account code or id")
-        if isinstance(account, str) and not 0 < len(account) <= _MAX_CODE_LENGTH:
-            raise InvalidEntry("an account code has 1 to 200 characters")
+        if isinstance(account, str) and (not 0 < len(account) <= _MAX_CODE_LENGTH or "\x00" in account):
+            raise InvalidEntry("an account code has 1 to 200 characters, without NUL")
         if side not in (Side.DEBIT, Side.CREDIT):
             raise InvalidEntry(f"a posting's side is debit or credit, not {side!r}")
         if not isinstance(amount, Money):

@@ -106,7 +106,6 @@ def upgrade() -> None:
         sa.Column("tx_id", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("seq", name="pk_ledger_entries"),
         sa.UniqueConstraint("id", name="uq_ledger_entries_id"),
-        sa.UniqueConstraint("pending_id", name="uq_ledger_entries_pending_id"),
         sa.ForeignKeyConstraint(
             ["pending_id"], ["ledger_entries.id"], name="fk_ledger_entries_pending_id_ledger_entries"
         ),
@@ -122,7 +121,21 @@ def upgrade() -> None:
             "expires_at IS NULL OR kind = 'pending'", name="ck_ledger_entries_only_holds_expire"
         ),
     )
-    op.create_index("ix_ledger_entries_reference", "ledger_entries", ["reference"])
+    op.create_index(
+        "uq_ledger_entries_pending_id",
+        "ledger_entries",
+        ["pending_id"],
+        unique=True,
+        postgresql_where=sa.text("pending_id IS NOT NULL"),
+        sqlite_where=sa.text("pending_id IS NOT NULL"),
+    )
+    op.create_index(
+        "ix_ledger_entries_reference",
+        "ledger_entries",
+        ["reference"],
+        postgresql_where=sa.text("reference IS NOT NULL"),
+        sqlite_where=sa.text("reference IS NOT NULL"),
+    )
     op.create_index("ix_ledger_entries_tx_id", "ledger_entries", ["tx_id"])
     op.create_table(
         "ledger_postings",
