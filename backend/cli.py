@@ -15,6 +15,8 @@ from typing import Any, TypeVar
 
 import click
 
+from backend.bench import bench
+from backend.ledger_cli import ledger
 from backend.settings import ConfigError, Settings
 
 __all__ = ["cli", "main"]
@@ -149,11 +151,6 @@ def demo_seed() -> None:
     click.echo("demo data ready")
 
 
-@cli.group()
-def bench() -> None:
-    """Benchmarks; with --json the last line is one JSON object."""
-
-
 def _register_capabilities() -> None:
     """Command groups of each capability, one line each."""
     from backend.bench_quotes import quotes as bench_quotes
@@ -167,6 +164,8 @@ def _register_capabilities() -> None:
     cli.add_command(compliance)
     cli.add_command(fx)
     cli.add_command(prices)
+    cli.add_command(ledger)
+    cli.add_command(bench)
     bench.add_command(bench_quotes)
     cli.add_command(partners)
     cli.add_command(worker)

@@ -36,6 +36,7 @@ _BACKEND_TABLE_MODULES = (
 """Modules that declare tables on ``metadata``; a capability adds its module here."""
 
 _LIBRARY_TABLE_MODULES = (
+    "ledger.tables",
     "fx.tables",
     "fx.market.tables",
     "compliance.audit",
