@@ -42,9 +42,9 @@ _LIBRARY_TABLE_MODULES = (
     "compliance.audit",
     "compliance.tables",
     "compliance.screening.tables",
-    "ledger.settlement.tables:settlement_metadata",
+    "ledger.settlement.tables",
 )
-"""Library modules, each exposing its own ``metadata`` (or ``module:attribute``), in dependency order."""
+"""Library modules, each exposing its own ``metadata``, in dependency order."""
 
 
 def all_metadata() -> list[MetaData]:
@@ -52,8 +52,5 @@ def all_metadata() -> list[MetaData]:
     # Imported here, not at the top: backend's table modules import `metadata` from this one.
     for module in _BACKEND_TABLE_MODULES:
         importlib.import_module(module)
-    libraries = []
-    for entry in _LIBRARY_TABLE_MODULES:
-        module, _, attribute = entry.partition(":")
-        libraries.append(getattr(importlib.import_module(module), attribute or "metadata"))
+    libraries = [importlib.import_module(module).metadata for module in _LIBRARY_TABLE_MODULES]
     return [metadata, *libraries]

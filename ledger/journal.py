@@ -136,13 +136,12 @@ def _entry(
     created_at: datetime,
     replayed: bool,
 ) -> Entry:
-    hold = form.get("hold")
     return Entry(
-        id=UUID(form["id"]),
+        id=form["uid"],
         seq=seq,
-        kind=EntryKind(form["k"]),
+        kind=_KINDS[form["k"]],
         postings=tuple(_posting(leg) for leg in postings),
-        pending_id=UUID(hold) if hold else None,
+        pending_id=form.get("hold_uid"),
         expires_at=expires_at,
         reference=form.get("r"),
         metadata=form.get("m") or {},
@@ -152,14 +151,19 @@ def _entry(
     )
 
 
+_KINDS = {kind.value: kind for kind in EntryKind}
+_SIDES = {side.value: side for side in Side}
+_PHASES = {phase.value: phase for phase in Phase}
+
+
 def _posting(leg: Sequence[Any]) -> Posting:
     account_id, code, side, phase, amount, currency = leg
     return Posting(
-        account_id=int(account_id),
-        account_code=str(code),
-        side=Side(side),
-        phase=Phase(phase),
-        amount=Money.from_minor(int(amount), str(currency)),
+        account_id=account_id,
+        account_code=code,
+        side=_SIDES[side],
+        phase=_PHASES[phase],
+        amount=Money.from_minor(amount, currency),
     )
 
 

@@ -153,7 +153,12 @@ class Money:
         """The amount stored as ``minor_units`` integer units (e.g. cents)."""
         if not isinstance(minor_units, int) or isinstance(minor_units, bool):
             raise InvalidAmount("minor units are an int")
-        return cls(Decimal(minor_units).scaleb(-exponent(currency)), currency)
+        # Exact by construction (an integer scaled by the exponent sits on the minor unit), so the
+        # checks of __post_init__ are skipped: the ledger builds many of these per transfer.
+        money = object.__new__(cls)
+        object.__setattr__(money, "amount", Decimal(minor_units).scaleb(-exponent(currency)))
+        object.__setattr__(money, "currency", currency)
+        return money
 
     @classmethod
     def zero(cls, currency: str) -> Money:

@@ -144,7 +144,7 @@ class _Planner:
         self.new_holds: set[UUID] = set()
 
     def decide(self, index: int, form: dict[str, Any]) -> Decision:
-        entry_id = UUID(form["id"])
+        entry_id: UUID = form["uid"]
         earlier = self.by_id.get(entry_id)
         if earlier is not None:
             same = self.entries[earlier].request_hash == form["h"]
@@ -181,7 +181,7 @@ class _Planner:
         breach = self._apply_if_allowed(legs)
         if breach is not None:
             return breach
-        expires_at = datetime.fromisoformat(form["x"]) if form.get("x") else None
+        expires_at: datetime | None = form.get("xt")
         planned = self._plan(index, entry_id, form, legs, pending_id=None, expires_at=expires_at)
         if phase == "pending":
             self.state.holds[entry_id] = HoldRow(
@@ -196,8 +196,8 @@ class _Planner:
         return Decision("created", planned=planned)
 
     def _resolve(self, index: int, entry_id: UUID, form: dict[str, Any]) -> Decision:
-        kind, hold_id = form["k"], UUID(form["hold"])
-        at = datetime.fromisoformat(form["t"]) if form.get("t") else self.now
+        kind, hold_id = form["k"], form["hold_uid"]
+        at: datetime = form.get("tt") or self.now
         hold = self.state.holds.get(hold_id)
         if hold is None:
             return _refused("hold_not_found", f"no hold {hold_id}")
@@ -277,7 +277,7 @@ class _Planner:
                 reference=form.get("r"),
                 metadata=form.get("m") or {},
                 request_hash=form["h"],
-                effective_at=datetime.fromisoformat(form["e"]) if form.get("e") else None,
+                effective_at=form.get("et"),
                 legs=legs,
                 touches_ordinary_account=any(
                     self.state.accounts[leg[0]].counters is not None for leg in legs
@@ -344,14 +344,14 @@ def wanted(forms: Sequence[dict[str, Any]]) -> Wanted:
     hold_ids: set[UUID] = set()
     for form in forms:
         if "hold" in form:
-            hold_ids.add(UUID(form["hold"]))
+            hold_ids.add(form["hold_uid"])
         for code, account_id, *_ in form.get("p", ()):
             if code is not None:
                 codes.add(code)
             else:
                 account_ids.add(account_id)
     return Wanted(
-        entry_ids=sorted({UUID(form["id"]) for form in forms}),
+        entry_ids=sorted({form["uid"] for form in forms}),
         hold_ids=sorted(hold_ids),
         codes=sorted(codes),
         account_ids=sorted(account_ids),

@@ -25,7 +25,6 @@ from ledger.model import (
     ExpirePendingRequest,
     LedgerRequest,
     PostPendingRequest,
-    Side,
     VoidPendingRequest,
 )
 from ledger.money import Money
@@ -51,16 +50,27 @@ def canonical(request: LedgerRequest, now: datetime) -> dict[str, Any] | LedgerE
 
     Keys: ``k`` kind, ``id``, ``h`` request hash; ``p`` legs ``[code, id, side, minor units,
     currency]``, ``x`` expiry, ``e`` effective time for new entries; ``hold``, ``a`` partial
-    amounts in minor units, ``t`` expiry-check time for hold resolutions; ``m`` metadata and ``r``
-    reference for all.
+    amounts ``[minor units, currency]`` for hold resolutions; ``m`` metadata and ``r`` reference
+    for all. The same values as Python objects, outside the hash: ``uid`` (entry id), ``xt``,
+    ``et``, ``hold_uid``, and ``tt``, the time a hold's expiry is checked against.
     """
     try:
         form = _form(request, now)
+        # One encoding serves the hash and the check that metadata is JSON; keys in a fixed order.
+        text = _dumps([form.get(key) for key in _HASHED])
     except LedgerError as refusal:
         return refusal
-    hashed = {key: value for key, value in form.items() if key not in ("t",)}
-    form["h"] = hashlib.sha256(_dumps(hashed).encode()).hexdigest()
+    except (TypeError, ValueError):
+        return InvalidEntry("metadata must be JSON: strings, numbers, booleans, lists and objects")
+    if "\\u0000" in text and _has_nul(form.get("m")):  # PostgreSQL text and jsonb cannot hold NUL
+        return InvalidEntry("metadata must not contain NUL characters")
+    form["h"] = hashlib.sha256(text.encode()).hexdigest()
     return form
+
+
+_HASHED = ("k", "id", "p", "x", "e", "m", "r", "hold", "a")
+"""What makes two requests the same."""
+_SIDE_NAMES: dict[str, str] = {"debit": "debit", "credit": "credit"}
 
 
 def _dumps(value: Any) -> str:
@@ -81,24 +91,39 @@ def _aware(value: datetime | None, what: str) -> str | None:
     return value.isoformat()
 
 
-def _metadata(value: object) -> Any:
+def _metadata(value: object) -> dict[str, Any]:
+    """A plain dict of the metadata; :func:`canonical` checks that it encodes as JSON."""
     if not isinstance(value, dict):
-        value = dict(value)  # type: ignore[call-overload]  # any Mapping
-    try:
-        return json.loads(_dumps(value))
-    except (TypeError, ValueError):
-        raise InvalidEntry("metadata must be JSON: strings, numbers, booleans, lists and objects") from None
+        try:
+            value = dict(value)  # type: ignore[call-overload]  # any Mapping
+        except (TypeError, ValueError):
+            raise InvalidEntry("metadata is a JSON object") from None
+    return value  # type: ignore[return-value]
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(key) or _has_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(item) for item in value)
+    return False
 
 
 def _reference(value: str | None) -> str | None:
-    if value is not None and (not isinstance(value, str) or len(value) > MAX_REFERENCE_LENGTH):
-        raise InvalidEntry(f"reference must be a string of at most {MAX_REFERENCE_LENGTH} characters")
+    if value is not None and (
+        not isinstance(value, str) or len(value) > MAX_REFERENCE_LENGTH or "\x00" in value
+    ):
+        raise InvalidEntry(
+            f"reference must be a string of at most {MAX_REFERENCE_LENGTH} characters, without NUL"
+        )
     return value
 
 
 def _form(request: LedgerRequest, now: datetime) -> dict[str, Any]:
     kind = request_kind(request)
-    form: dict[str, Any] = {"k": kind.value, "id": _uuid(request.id, "entry id")}
+    form: dict[str, Any] = {"k": kind.value, "id": _uuid(request.id, "entry id"), "uid": request.id}
     if isinstance(request, EntryRequest):
         form["p"] = _legs(request)
         if request.expires_at is not None:
@@ -107,16 +132,17 @@ def _form(request: LedgerRequest, now: datetime) -> dict[str, Any]:
             expires = _aware(request.expires_at, "expires_at")
             if request.expires_at <= now:
                 raise InvalidEntry("a hold's expiry must be in the future")
-            form["x"] = expires
-        form["e"] = _aware(request.effective_at, "effective_at")
+            form["x"], form["xt"] = expires, request.expires_at
+        form["e"], form["et"] = _aware(request.effective_at, "effective_at"), request.effective_at
         form["m"] = _metadata(request.metadata)
         form["r"] = _reference(request.reference)
         return form
-    form["hold"] = _uuid(request.hold_id, "hold id")
+    form["hold"], form["hold_uid"] = _uuid(request.hold_id, "hold id"), request.hold_id
     if isinstance(request, PostPendingRequest):
         form["a"] = _amounts(request.amounts)
     if isinstance(request, PostPendingRequest | ExpirePendingRequest):
-        form["t"] = _aware(request.at, "at")
+        _aware(request.at, "at")
+        form["tt"] = request.at
     if isinstance(request, PostPendingRequest | VoidPendingRequest):
         form["m"] = _metadata(request.metadata)
         form["r"] = _reference(request.reference)
@@ -134,18 +160,19 @@ def _legs(request: EntryRequest) -> list[list[Any]]:
         account, side, amount = posting
         if isinstance(account, bool) or not isinstance(account, str | int):
             raise InvalidEntry("a posting's account is an account code or id")
-        if isinstance(account, str) and not 0 < len(account) <= _MAX_CODE_LENGTH:
-            raise InvalidEntry("an account code has 1 to 200 characters")
-        if side not in (Side.DEBIT, Side.CREDIT):
+        if isinstance(account, str) and (not 0 < len(account) <= _MAX_CODE_LENGTH or "\x00" in account):
+            raise InvalidEntry("an account code has 1 to 200 characters, without NUL")
+        side_name = _SIDE_NAMES.get(side) if isinstance(side, str) else None
+        if side_name is None:
             raise InvalidEntry(f"a posting's side is debit or credit, not {side!r}")
         if not isinstance(amount, Money):
             raise InvalidEntry("a posting's amount is Money")
         if not amount.is_positive():
             raise InvalidEntry(f"posting amounts must be positive, not {amount}")
         units = amount.minor_units
-        net[amount.currency] += units if side == Side.DEBIT else -units
+        net[amount.currency] += units if side_name == "debit" else -units
         code, account_id = (account, None) if isinstance(account, str) else (None, account)
-        legs.append([code, account_id, str(Side(side)), units, amount.currency])
+        legs.append([code, account_id, side_name, units, amount.currency])
     unbalanced = sorted(currency for currency, total in net.items() if total)
     if unbalanced:
         currency = unbalanced[0]

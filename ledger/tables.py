@@ -51,6 +51,7 @@ from sqlalchemy import (
     Table,
     UniqueConstraint,
     Uuid,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeDecorator
@@ -175,7 +176,6 @@ entries = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("tx_id", BigInteger, nullable=False),
     UniqueConstraint("id"),
-    UniqueConstraint("pending_id"),
     CheckConstraint(
         "kind IN ('standard', 'pending', 'post_pending', 'void_pending', 'expire_pending')", name="kind"
     ),
@@ -183,7 +183,20 @@ entries = Table(
         "(kind IN ('standard', 'pending')) = (pending_id IS NULL)", name="resolutions_name_their_hold"
     ),
     CheckConstraint("expires_at IS NULL OR kind = 'pending'", name="only_holds_expire"),
-    Index(None, "reference"),
+    # Partial: most entries have no hold to resolve or no reference, and need no index entry.
+    Index(
+        "uq_ledger_entries_pending_id",
+        "pending_id",
+        unique=True,
+        postgresql_where=text("pending_id IS NOT NULL"),
+        sqlite_where=text("pending_id IS NOT NULL"),
+    ),
+    Index(
+        "ix_ledger_entries_reference",
+        "reference",
+        postgresql_where=text("reference IS NOT NULL"),
+        sqlite_where=text("reference IS NOT NULL"),
+    ),
     Index(None, "tx_id"),
 )
 

@@ -24,6 +24,7 @@ from sqlalchemy import (
 )
 
 __all__ = [
+    "metadata",
     "reconciliation_exceptions",
     "reconciliation_items",
     "reconciliation_runs",
@@ -150,3 +151,6 @@ Index(
     sqlite_where=settlement_windows.c.status == "OPEN",
     postgresql_where=settlement_windows.c.status == "OPEN",
 )
+
+metadata = settlement_metadata
+"""The name ``backend.schema.all_metadata`` looks for."""

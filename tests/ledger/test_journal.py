@@ -350,6 +350,20 @@ async def test_holds_expire_at_post_time_and_by_the_sweep(engine: AsyncEngine) -
     await _assert_verified(engine)
 
 
+async def test_text_that_postgresql_cannot_store_is_refused_up_front(engine: AsyncEngine) -> None:
+    await open_basic_accounts(engine)
+
+    async def work(conn: AsyncConnection) -> None:
+        with pytest.raises(InvalidEntry, match="NUL"):
+            await post_entry(conn, transfer(BANK, ALICE, usd("1"), reference="a\x00b"))
+        with pytest.raises(InvalidEntry, match="NUL"):
+            await post_entry(conn, transfer(BANK, ALICE, usd("1"), metadata={"note": ["x\x00"]}))
+        with pytest.raises(InvalidEntry, match="NUL"):
+            await open_account(conn, "customer:\x00:wallet:USD", "USD", Side.CREDIT)
+
+    await tx(engine, work)
+
+
 async def test_hold_expiry_must_be_in_the_future(engine: AsyncEngine) -> None:
     await open_basic_accounts(engine)
 

@@ -191,7 +191,11 @@ class LedgerMachine(RuleBasedStateMachine):
         assert isinstance(result, InsufficientFunds), result
         return False
 
-    @rule(target=posted, drawn=pairs, reference=st.none() | st.text(max_size=20))
+    @rule(
+        target=posted,
+        drawn=pairs,
+        reference=st.none() | st.text(st.characters(exclude_characters="\x00"), max_size=20),
+    )
     def post(self, drawn: list[tuple[str, int, int, int]], reference: str | None) -> Any:
         legs = _legs(drawn)
         if legs is None:

@@ -106,7 +106,6 @@ def upgrade() -> None:
         sa.Column("tx_id", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("seq", name="pk_ledger_entries"),
         sa.UniqueConstraint("id", name="uq_ledger_entries_id"),
-        sa.UniqueConstraint("pending_id", name="uq_ledger_entries_pending_id"),
         sa.ForeignKeyConstraint(
             ["pending_id"], ["ledger_entries.id"], name="fk_ledger_entries_pending_id_ledger_entries"
         ),
@@ -122,7 +121,21 @@ def upgrade() -> None:
             "expires_at IS NULL OR kind = 'pending'", name="ck_ledger_entries_only_holds_expire"
         ),
     )
-    op.create_index("ix_ledger_entries_reference", "ledger_entries", ["reference"])
+    op.create_index(
+        "uq_ledger_entries_pending_id",
+        "ledger_entries",
+        ["pending_id"],
+        unique=True,
+        postgresql_where=sa.text("pending_id IS NOT NULL"),
+        sqlite_where=sa.text("pending_id IS NOT NULL"),
+    )
+    op.create_index(
+        "ix_ledger_entries_reference",
+        "ledger_entries",
+        ["reference"],
+        postgresql_where=sa.text("reference IS NOT NULL"),
+        sqlite_where=sa.text("reference IS NOT NULL"),
+    )
     op.create_index("ix_ledger_entries_tx_id", "ledger_entries", ["tx_id"])
     op.create_table(
         "ledger_postings",
@@ -307,18 +320,29 @@ POSTGRESQL = [
     # postings in one statement), not once per row.
     """CREATE FUNCTION ledger_check_postings() RETURNS trigger LANGUAGE plpgsql AS $$
     DECLARE
+      v_entry bigint;
       v_bad record;
     BEGIN
-      SELECT n.entry_seq, n.account_id, n.currency, e.seq IS NULL AS foreign_entry INTO v_bad
-        FROM new_postings n
-        LEFT JOIN ledger_entries e ON e.seq = n.entry_seq AND e.tx_id = pg_current_xact_id()::text::bigint
-        LEFT JOIN ledger_accounts a ON a.id = n.account_id AND a.currency = n.currency
-       WHERE e.seq IS NULL OR a.id IS NULL
+      -- Each distinct entry and account once, by primary key (LATERAL ... LIMIT 1 keeps the
+      -- planner from hashing whole tables).
+      SELECT n.entry_seq INTO v_entry
+        FROM (SELECT DISTINCT entry_seq FROM new_postings) n
+        LEFT JOIN LATERAL (SELECT true AS ok FROM ledger_entries e
+                            WHERE e.seq = n.entry_seq AND e.tx_id = pg_current_xact_id()::text::bigint
+                            LIMIT 1) e ON true
+       WHERE e.ok IS NULL
        LIMIT 1;
-      IF FOUND AND v_bad.foreign_entry THEN
-        RAISE EXCEPTION 'posting refused: entry % was not written by this transaction', v_bad.entry_seq
+      IF FOUND THEN
+        RAISE EXCEPTION 'posting refused: entry % was not written by this transaction', v_entry
           USING ERRCODE = 'LA002';
-      ELSIF FOUND THEN
+      END IF;
+      SELECT n.account_id, n.currency INTO v_bad
+        FROM (SELECT DISTINCT account_id, currency FROM new_postings) n
+        LEFT JOIN LATERAL (SELECT true AS ok FROM ledger_accounts a
+                            WHERE a.id = n.account_id AND a.currency = n.currency LIMIT 1) a ON true
+       WHERE a.ok IS NULL
+       LIMIT 1;
+      IF FOUND THEN
         RAISE EXCEPTION 'posting refused: no account % in %', v_bad.account_id, v_bad.currency
           USING ERRCODE = 'LA003';
       END IF;
