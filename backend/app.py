@@ -36,11 +36,14 @@ from backend.settings import Settings, get_settings
 from backend.staff.controllers import StaffAuthController
 from backend.staff.guards import staff_dependencies
 from backend.stores import store_registry
+from backend.transfers.wiring import install_transfer_services
 from mobile_api.auth import AuthController
 from mobile_api.compare import CompareController
 from mobile_api.me import MeController
 from mobile_api.quotes import QuotesController
 from mobile_api.recipients import RecipientsController
+from mobile_api.transfers import TransfersController
+from mobile_api.wallet import WalletController
 
 __all__ = ["create_app"]
 
@@ -55,6 +58,10 @@ API_DESCRIPTION = """Körpü remittance pilot API.
 
 def route_handlers(settings: Settings) -> Sequence[ControllerRouterHandler]:
     """Every router of the service; capabilities add theirs here."""
+    import backend.outbox.metrics  # noqa: F401  (registers the outbox lag gauge's scrape hook)
+    from backend.partners.api import partner_router
+    from backend.partners.backoffice import PartnerBackofficeController
+
     handlers: list[ControllerRouterHandler] = [
         HealthController,
         MetricsController,
@@ -64,6 +71,10 @@ def route_handlers(settings: Settings) -> Sequence[ControllerRouterHandler]:
         MeController,
         RecipientsController,
         QuotesController,
+        TransfersController,
+        WalletController,
+        partner_router(),
+        PartnerBackofficeController,
     ]
     if dev_inbox_enabled(settings):
         handlers.append(DevSmsController)
@@ -83,6 +94,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
     )
 
     state["our_price_source"] = QuoteEngineOurPrice(quote_service(state))
+    install_transfer_services(state, settings, engine)
 
     async def dispose_engine(app: Litestar) -> None:
         if owns_engine:

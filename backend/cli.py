@@ -15,6 +15,8 @@ from typing import Any, TypeVar
 
 import click
 
+from backend.bench import bench
+from backend.ledger_cli import ledger
 from backend.settings import ConfigError, Settings
 
 __all__ = ["cli", "main"]
@@ -149,16 +151,12 @@ def demo_seed() -> None:
     click.echo("demo data ready")
 
 
-@cli.group()
-def bench() -> None:
-    """Benchmarks; with --json the last line is one JSON object."""
-
-
 def _register_capabilities() -> None:
     """Command groups of each capability, one line each."""
     from backend.bench_quotes import quotes as bench_quotes
     from backend.compliance_cli import compliance
     from backend.fx_cli import fx
+    from backend.partners.cli import outbox, partners, settlement, worker
     from backend.policy.cli import prices
     from backend.staff.cli import staff
 
@@ -166,10 +164,41 @@ def _register_capabilities() -> None:
     cli.add_command(compliance)
     cli.add_command(fx)
     cli.add_command(prices)
+    cli.add_command(ledger)
+    cli.add_command(bench)
     bench.add_command(bench_quotes)
+    cli.add_command(partners)
+    cli.add_command(worker)
+    cli.add_command(outbox)
+    cli.add_command(settlement)
 
 
 _register_capabilities()
+
+
+@demo.command("run")
+@click.option("--bank-port", type=int, default=8100, show_default=True, help="Port of the mock partner bank.")
+def demo_run(bank_port: int) -> None:
+    """Dev only: the API plus its companions, the mock partner bank and an outbox worker."""
+    import subprocess
+
+    settings = _settings()
+    if settings.env != "dev":
+        _fail("korpu demo run is for KORPU_ENV=dev; in prod run korpu serve and korpu worker separately")
+    _check_port_free(settings.host, bank_port)
+    api_url = f"http://{settings.host}:{settings.port}"
+    me = [sys.executable, "-m", "backend.cli"]
+    companions = [
+        subprocess.Popen([*me, "partners", "mock-bank", "--port", str(bank_port), "--api-url", api_url]),  # noqa: S603
+        subprocess.Popen([*me, "worker"]),  # noqa: S603
+    ]
+    try:
+        serve.main(args=[], standalone_mode=False)
+    finally:
+        for process in companions:
+            process.terminate()
+        for process in companions:
+            process.wait(timeout=10)
 
 
 def main(argv: list[str] | None = None) -> None:
