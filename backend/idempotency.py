@@ -15,10 +15,15 @@ queueing behind it. On SQLite, writers are serialised (``BEGIN IMMEDIATE``), so 
 only runs after the first committed and finds its stored reply.
 
 Keys are scoped (e.g. ``customer:42``) so one client's key never collides with another's.
+
+A reply that carries personal data (a transfer names its recipient) is stored sealed: pass the
+service's :class:`~compliance.privacy.Sealer` to :func:`store_reply` and :func:`claim`, and the
+``body`` column holds ``{"sealed": "<base64 AES-GCM>"}`` instead of the reply.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 from dataclasses import dataclass
@@ -41,6 +46,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from backend.schema import metadata
+from compliance.privacy import Sealer
 
 __all__ = [
     "IdempotencyKeyInUse",
@@ -114,11 +120,29 @@ _lookup = select(
 ).where(idempotency_keys.c.scope == bindparam("scope"), idempotency_keys.c.key == bindparam("key"))
 _try_lock = text("SELECT pg_try_advisory_xact_lock(:lock_id)")
 _insert = insert(idempotency_keys)
+_SEALED = "sealed"
+_REPLY_CONTEXT = "idempotency.reply"
 
 
-async def claim(conn: AsyncConnection, scope: str, key: str | None, request_hash: str) -> StoredReply | None:
+def _stored(body: Any, sealer: Sealer | None) -> Any:
+    if sealer is None:
+        return body
+    plain = json.dumps(body, separators=(",", ":"), ensure_ascii=False)
+    return {_SEALED: base64.b64encode(sealer.seal_text(plain, _REPLY_CONTEXT)).decode()}
+
+
+def _replayed(stored: Any, sealer: Sealer | None) -> Any:
+    if sealer is None or not (isinstance(stored, dict) and set(stored) == {_SEALED}):
+        return stored
+    return json.loads(sealer.open_text(base64.b64decode(stored[_SEALED]), _REPLY_CONTEXT))
+
+
+async def claim(
+    conn: AsyncConnection, scope: str, key: str | None, request_hash: str, *, sealer: Sealer | None = None
+) -> StoredReply | None:
     """Start guarded work in the caller's transaction: ``None`` means go ahead (then call
-    :func:`store_reply` in the same transaction); a :class:`StoredReply` means replay it."""
+    :func:`store_reply` in the same transaction); a :class:`StoredReply` means replay it (opened
+    with ``sealer`` when it was stored sealed)."""
     if not key:
         raise IdempotencyKeyMissing()
     if len(key) > 255:
@@ -132,7 +156,7 @@ async def claim(conn: AsyncConnection, scope: str, key: str | None, request_hash
         return None
     if row.request_hash != request_hash:
         raise IdempotencyKeyReused()
-    return StoredReply(status_code=row.status_code, body=row.body)
+    return StoredReply(status_code=row.status_code, body=_replayed(row.body, sealer))
 
 
 async def store_reply(
@@ -144,8 +168,10 @@ async def store_reply(
     body: Any,
     *,
     now: datetime | None = None,
+    sealer: Sealer | None = None,
 ) -> None:
-    """Record the reply, in the same transaction as the work it answers for."""
+    """Record the reply, in the same transaction as the work it answers for (sealed when a
+    ``sealer`` is given: do so whenever the reply names a person)."""
     await conn.execute(
         _insert,
         {
@@ -153,7 +179,7 @@ async def store_reply(
             "key": key,
             "request_hash": request_hash,
             "status_code": status_code,
-            "body": body,
+            "body": _stored(body, sealer),
             "created_at": now or datetime.now(UTC),
         },
     )

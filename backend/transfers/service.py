@@ -134,7 +134,7 @@ class TransferService:
         now = datetime.now(UTC)
 
         async def unit(conn: AsyncConnection) -> _Created:
-            replay = await claim(conn, scope, idempotency_key, request_hash)
+            replay = await claim(conn, scope, idempotency_key, request_hash, sealer=self._sealer)
             if replay is not None:
                 return _Created(replay.status_code, replay.body, [])
             assert idempotency_key is not None
@@ -142,7 +142,9 @@ class TransferService:
                 conn, principal, quote_id, recipient_id, purpose, convert, now
             )
             body = transfer_json(created)
-            await store_reply(conn, scope, idempotency_key, request_hash, 201, body, now=now)
+            await store_reply(
+                conn, scope, idempotency_key, request_hash, 201, body, now=now, sealer=self._sealer
+            )
             return _Created(201, body, opened)
 
         result = await self._batcher.run(unit)
