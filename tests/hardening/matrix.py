@@ -8,13 +8,14 @@ calls each route as each role of :data:`tests.hardening.world.ROLES`:
 * a role that is not allowed gets 401, 403 or 404 (a browser page: a redirect to its sign-in
   form or a 403 page), never a 2xx;
 * an allowed role is not refused (no 401/403) and causes no 5xx;
-* on ``owner`` routes the path names the sender's object: the sender reads it, every other
-  customer gets 404 exactly as for an object that does not exist, and the sender gets 404 for
-  the other sender's object;
-* no answer to anyone but the sender (and the officers, whose work it is) carries the sender's
-  personal data.
+* on ``owner`` routes the path names an object of the owner (the sender, or partner A): the owner
+  reaches it, everyone else of the same kind (another customer, partner B) gets 404 exactly as
+  for an object that does not exist, and the owner gets 404 for the other one's object;
+* no answer to anyone but the sender carries the sender's personal data, except to the officers
+  (their work) and partner A (the beneficiary of the payouts it makes).
 
-Path parameters are filled by name from :attr:`tests.hardening.world.World.ids`.
+Path parameters, and ``{name}`` placeholders in bodies, are filled by name from
+:attr:`tests.hardening.world.World.ids`.
 """
 
 from __future__ import annotations
@@ -41,6 +42,9 @@ EVERYONE = frozenset(
 )
 CUSTOMERS = frozenset({"sender", "other_sender", "recipient"})
 STAFF = frozenset({"officer", "senior_officer", "analyst", "operator", "admin"})
+PARTNERS = frozenset({"partner_a", "partner_b"})
+OPERATORS = frozenset({"operator", "admin"})
+"""Partner operations: outbox, reconciliation exceptions, settlement windows, partner banks."""
 OFFICERS = frozenset({"officer", "senior_officer"})
 """Compliance decisions and personal data: officers themselves; admin manages staff, not cases."""
 RULE_READERS = OFFICERS | {"analyst", "admin"}
@@ -48,7 +52,9 @@ ANALYSTS = frozenset({"analyst", "admin"})
 NO_BEARER = EVERYONE - STAFF - CUSTOMERS
 """A ``/v1`` route that reads a token when one is sent: anonymous callers (and partners, who send
 no bearer token) are served, a staff token is refused as not a customer's."""
-OWNER = frozenset({"sender"})
+SENDER = frozenset({"sender"})
+PARTNER_A = frozenset({"partner_a"})
+FRESH_KEY = {"Idempotency-Key": "fresh"}
 
 REASON = {"reason": "checked against the registry"}
 
@@ -59,10 +65,15 @@ class Access:
 
     allowed: frozenset[str]
     """Roles that are served (the rest are refused)."""
-    owner: bool = False
-    """The path names the sender's own object; other customers must get 404."""
+    owner: str | None = None
+    """The path names this role's own object (``sender`` or ``partner_a``): the others of its
+    kind must get 404."""
     json: Any = None
-    """Request body sent by every role."""
+    """Request body sent by every role (``"{quote_id}"`` is replaced by the world's id)."""
+    content: tuple[str, bytes] | None = None
+    """A raw body: (content type, bytes)."""
+    headers: dict[str, str] | None = None
+    """Extra headers; an ``Idempotency-Key`` of ``fresh`` is a new key on every call."""
     query: dict[str, str] | None = None
     form: dict[str, str] | None = None
     """A form post (the browser sign-in)."""
@@ -120,9 +131,9 @@ MATRIX: dict[str, Access] = {
             "payout": {"method": "cash_pickup"},
         },
     ),
-    "GET /v1/recipients/{recipient_id:int}": Access(OWNER, owner=True),
-    "PATCH /v1/recipients/{recipient_id:int}": Access(OWNER, owner=True, json={"country": "AZ"}),
-    "DELETE /v1/recipients/{recipient_id:int}": Access(OWNER, owner=True),
+    "GET /v1/recipients/{recipient_id:int}": Access(SENDER, owner="sender"),
+    "PATCH /v1/recipients/{recipient_id:int}": Access(SENDER, owner="sender", json={"country": "AZ"}),
+    "DELETE /v1/recipients/{recipient_id:int}": Access(SENDER, owner="sender"),
     "GET /v1/corridors": Access(EVERYONE),
     "GET /v1/compare": Access(
         EVERYONE,
@@ -137,7 +148,48 @@ MATRIX: dict[str, Access] = {
         },
         note="anonymous quotes show a price before sign-up",
     ),
-    "GET /v1/quotes/{quote_id:str}": Access(OWNER, owner=True, note="a signed-in customer's quote is theirs"),
+    "GET /v1/quotes/{quote_id:str}": Access(
+        SENDER, owner="sender", note="a signed-in customer's quote is theirs"
+    ),
+    "POST /v1/transfers": Access(
+        CUSTOMERS, json={"quoteId": "{quote_id}", "recipientId": "{recipient_id}"}, headers=FRESH_KEY
+    ),
+    "GET /v1/transfers": Access(CUSTOMERS),
+    "GET /v1/transfers/{transfer_id:str}": Access(SENDER, owner="sender"),
+    "GET /v1/transfers/{transfer_id:str}/receipt": Access(SENDER, owner="sender"),
+    "POST /v1/transfers/{transfer_id:str}/cancel": Access(SENDER, owner="sender"),
+    "GET /v1/wallet": Access(CUSTOMERS),
+    "GET /v1/wallet/history": Access(CUSTOMERS, query={"currency": "RUB"}),
+    "POST /v1/wallet/topups": Access(
+        CUSTOMERS, json={"amount": {"amount": "100.00", "currency": "RUB"}}, headers=FRESH_KEY
+    ),
+    "POST /v1/wallet/cashouts": Access(
+        CUSTOMERS,
+        json={"amount": {"amount": "100.00", "currency": "RUB"}, "iban": "AZ21NABZ00000000137010001944"},
+        headers=FRESH_KEY,
+    ),
+    # --- partner banks (every request signed) ------------------------------------------------
+    "GET /partner/v1/me": Access(PARTNERS),
+    "GET /partner/v1/payouts": Access(PARTNERS, query={"status": "confirmed"}),
+    "GET /partner/v1/payouts/{payout_id:str}": Access(PARTNER_A, owner="partner_a"),
+    "POST /partner/v1/payouts/{payout_id:str}/confirm": Access(
+        PARTNER_A, owner="partner_a", json={"partnerReference": "KAP-1"}
+    ),
+    "POST /partner/v1/payouts/{payout_id:str}/fail": Access(
+        PARTNER_A, owner="partner_a", json={"reason": "account closed"}
+    ),
+    "GET /partner/v1/settlement/positions": Access(PARTNERS),
+    "GET /partner/v1/settlement/windows": Access(PARTNERS),
+    "GET /partner/v1/settlement/windows/{window_id:str}": Access(PARTNER_A, owner="partner_a"),
+    "GET /partner/v1/settlement/windows/{window_id:str}/statement.csv": Access(PARTNER_A, owner="partner_a"),
+    "GET /partner/v1/settlement/windows/{window_id:str}/statement.xml": Access(PARTNER_A, owner="partner_a"),
+    "POST /partner/v1/settlement/windows/{window_id:str}/reconciliations": Access(
+        PARTNER_A, owner="partner_a", content=("text/csv", b"statement_id,currency\r\n")
+    ),
+    "GET /partner/v1/settlement/reconciliations/{run_id:str}": Access(PARTNER_A, owner="partner_a"),
+    "GET /partner/v1/settlement/reconciliations/{run_id:str}/report.csv": Access(
+        PARTNER_A, owner="partner_a"
+    ),
     # --- back office ---------------------------------------------------------------------------
     "POST /backoffice/v1/auth/login": Access(
         EVERYONE, json={"username": "nobody", "password": "wrong", "totp": "000000"}, credential_in_body=True
@@ -163,6 +215,18 @@ MATRIX: dict[str, Access] = {
         frozenset({"senior_officer"}), json={"enabled": True, **REASON}
     ),
     "GET /backoffice/v1/monitoring/stats": Access(RULE_READERS),
+    "GET /backoffice/v1/outbox": Access(OPERATORS),
+    "POST /backoffice/v1/outbox/{event_id:str}/redrive": Access(OPERATORS),
+    "GET /backoffice/v1/partners": Access(OPERATORS),
+    "GET /backoffice/v1/reconciliation/exceptions": Access(OPERATORS),
+    "POST /backoffice/v1/reconciliation/exceptions/{exception_id:str}/resolve": Access(
+        OPERATORS, json={"note": "checked with the bank"}
+    ),
+    "GET /backoffice/v1/settlement/windows": Access(OPERATORS),
+    "POST /backoffice/v1/settlement/windows/{window_id:str}/close": Access(OPERATORS),
+    "POST /backoffice/v1/settlement/windows/{window_id:str}/settle": Access(
+        OPERATORS, json={"reference": "SET-1"}
+    ),
     # --- policy --------------------------------------------------------------------------------
     "GET /policy/v1/periods": Access(ANALYSTS),
     "GET /policy/v1/corridors": Access(ANALYSTS),

@@ -1,14 +1,18 @@
 """Data at rest: after a compact end-to-end story, no plaintext personal data in the database or the logs.
 
-The story signs customers up with their phones and names, adds recipients paid by IBAN, card and
-wallet, submits a passport, and has officers review it, view the image, act on a case and release
-a transfer. Then every column of every table is read raw (text, blobs, JSON, dates alike), and so
-is every log line written meanwhile: none may hold a name, a phone number, a date of birth, a
-document number, an IBAN or a card number, as typed or folded to lower-case ASCII.
+The story (tests/hardening/world.py, then :func:`_story`) signs customers up with their phones,
+names and a date of birth, adds recipients paid by IBAN, card and wallet, funds wallets through
+partner A, sends money (one transfer held by sanctions screening), submits a passport and an
+address for KYC, and has officers review it, view the image, approve it, act on the case and
+release the transfer; partner A reconciles a settlement window. Then every column of every table
+is read raw (text, blobs, JSON, dates alike), and so is every log line written meanwhile: none may
+hold a name, a phone number, a date of birth, a document number, an address, an IBAN or a card
+number, as typed, folded to lower-case ASCII, or JSON-escaped.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterator
 
@@ -54,10 +58,12 @@ def needles(world: World) -> dict[bytes, str]:
         ("date of birth", s.birth_date),
         ("passport number", s.passport),
         ("IBAN", s.iban),
+        ("address", s.address),
         ("card number", s.card),
     ]:
         for form in {value, value.lower(), anyascii(value).lower()}:
             found[form.encode()] = f"{label} {value!r}"
+            found[json.dumps(form)[1:-1].encode()] = f"{label} {value!r} (JSON-escaped)"
     return found
 
 
@@ -90,6 +96,8 @@ async def _story(http: AsyncClient, world: World) -> None:
         f"/backoffice/v1/kyc/submissions/{submission}/approve", json={"reason": "matches"}, headers=officer
     )
     assert approved.status_code == 200, approved.text
+    me = await http.get("/v1/me", headers=world.sender.headers)
+    assert me.json()["kycTier"] == 2  # the approval reached the customer's profile
     acted = await http.post(
         f"/backoffice/v1/cases/{world.ids['case_id']}/actions",
         json={"action": "hold", "reason": "waiting for the source of funds"},
