@@ -32,6 +32,7 @@ from backend.policy.dashboard import PolicyDashboardController
 from backend.policy.our_price_fx import QuoteEngineOurPrice
 from backend.problems import exception_handlers, problem_details_plugin
 from backend.quotes import quote_service
+from backend.screening_refresh import start_screening_refresh, stop_screening_refresh
 from backend.settings import Settings, get_settings
 from backend.staff.controllers import StaffAuthController
 from backend.staff.guards import staff_dependencies
@@ -117,7 +118,8 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
         # Every /v1 route needs a signed-in customer unless its opt says otherwise (backend.identity.guards).
         middleware=[prometheus_config().middleware, CustomerAuthMiddleware, NulCharacterMiddleware],
         dependencies={**staff_dependencies, **identity_dependencies()},
-        on_shutdown=[dispose_engine],
+        on_startup=[start_screening_refresh],
+        on_shutdown=[stop_screening_refresh, dispose_engine],
         debug=False,
         logging_config=None,  # backend.logs owns logging: one JSON line per record
     )
