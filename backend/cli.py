@@ -62,7 +62,9 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
         workers=workers,
         log_config=None,
         access_log=False,
-        proxy_headers=False,
+        # Only a configured balancer may say who the client is; anyone else could dodge the limits.
+        proxy_headers=settings.trusted_proxies is not None,
+        forwarded_allow_ips=settings.trusted_proxies,
     )
 
 

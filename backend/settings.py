@@ -66,6 +66,9 @@ class Settings:
     """Where the laptop setup keeps its SQLite file and generated secrets."""
     redis_url: str | None = None
     """Redis for shared rate-limit and cache stores when more than one process runs."""
+    trusted_proxies: str | None = None
+    """Addresses of the load balancers in front of ``korpu serve`` (comma-separated, ``*`` for any):
+    their ``X-Forwarded-For`` names the client, so per-client limits count clients, not the balancer."""
     quote_ttl_seconds: int = 1800
     """How long a quote's rate is guaranteed."""
     db_pool_size: int = 20
@@ -119,6 +122,7 @@ class Settings:
             log_level=log_level,
             var_dir=var_dir,
             redis_url=get("REDIS_URL") or None,
+            trusted_proxies=get("TRUSTED_PROXIES") or None,
             quote_ttl_seconds=_int(get("QUOTE_TTL_SECONDS", "1800"), "KORPU_QUOTE_TTL_SECONDS", 1, 86400),
             db_pool_size=_int(get("DB_POOL_SIZE", "20"), "KORPU_DB_POOL_SIZE", 1, 500),
             sms_url=sms_url,

@@ -2,7 +2,8 @@
 
 The server runs as a real subprocess on a free loopback port with the secrets an operator would
 give every process. The test checks that it answers, that the sign-in rate limit (20 codes a
-minute per client address) holds across both workers because its counters live in Redis, that
+minute per client address) holds across both workers because its counters live in Redis (and
+counts the client a trusted load balancer names, not the balancer), that
 ``/metrics`` adds up the requests of both workers whichever one answers the scrape, that an outbox
 worker runs against the same database, and that SIGTERM stops everything cleanly.
 
@@ -66,6 +67,7 @@ def _environment(settings: Settings, database_url: str, var_dir: Path, port: int
         "KORPU_PORT": str(port),
         "KORPU_DEV_SMS_INBOX": "1",
         "KORPU_DB_POOL_SIZE": "5",
+        "KORPU_TRUSTED_PROXIES": "127.0.0.1",  # the test client stands in for the load balancer
         "KORPU_SECRET_KEY": b64(keys.secret_key),
         "KORPU_DATA_KEYS": ",".join(f"{version}:{b64(key)}" for version, key in keys.data_keys.items()),
         "KORPU_LEDGER_SIGNING_KEY": b64(keys.ledger_signing_key),
@@ -144,6 +146,11 @@ async def test_two_workers_share_rate_limits_and_metrics_and_stop_cleanly(
         ]
         assert statuses.count(200) == OTP_PER_MINUTE, statuses  # one limit for both processes
         assert statuses.count(429) == attempts - OTP_PER_MINUTE
+        # Behind a trusted balancer, another client has a limit of its own.
+        another = await client.post(
+            "/v1/auth/otp", json={"phone": next_phone()}, headers={"X-Forwarded-For": "198.18.7.7"}
+        )
+        assert another.status_code == 200, another.text
 
         samples = Path(env["KORPU_VAR_DIR"]) / "prometheus"
         writers = {
@@ -153,7 +160,7 @@ async def test_two_workers_share_rate_limits_and_metrics_and_stop_cleanly(
         }
         assert len(writers) >= 2, f"only {writers} served requests"
         scrapes = [(await client.get("/metrics")).text for _ in range(6)]
-        assert {_requests_served(text, "/v1/auth/otp") for text in scrapes} == {float(attempts)}
+        assert {_requests_served(text, "/v1/auth/otp") for text in scrapes} == {float(attempts + 1)}
 
     worker = subprocess.run(
         [sys.executable, "-m", "backend.cli", "worker", "--once"],
