@@ -266,7 +266,13 @@ def lists_load(
         )
     if no_rescreen:
         return
-    summary = asyncio.run(_rescreen(settings, only_if_due=True))
+    try:
+        summary = asyncio.run(_rescreen(settings, only_if_due=True))
+    except Exception as exc:
+        _stop(
+            f"the list is stored but re-screening failed ({type(exc).__name__}: {exc}); "
+            "run `korpu compliance rescreen`"
+        )
     if summary is None:
         click.echo("re-screening not due: the lists are those of the last completed re-screening")
     else:
