@@ -28,6 +28,7 @@ from backend.compliance_refs import customer_id_of, customer_ref
 from backend.identity.errors import CustomerNotFound
 from backend.identity.keys import PersonalData
 from backend.identity.profiles import Profile, load_profile, set_kyc_tier
+from backend.identity.repositories import customers
 from backend.kyc_errors import (
     KycAlreadyPending,
     KycAlreadyVerified,
@@ -194,8 +195,10 @@ class KycService:
     async def status(self, customer_id: int) -> KycStatus:
         """The customer's latest submission and tier."""
         async with self._engine.connect() as conn:
-            profile = await load_profile(conn, self._personal, customer_id)
-            return _status(profile.kyc_tier, await latest_submission(conn, customer_ref(customer_id)))
+            record = await customers.get(conn, customer_id)  # the tier only: nothing unsealed
+            if record is None:
+                raise CustomerNotFound()
+            return _status(record.kyc_tier, await latest_submission(conn, customer_ref(customer_id)))
 
     async def submit(self, customer_id: int, request: KycRequest) -> KycStatus:
         """Store a submission for review (and screen the customer); bad input changes nothing."""
@@ -216,8 +219,9 @@ class KycService:
                     identity_set_tier,
                     reason="demo auto-approval (KORPU_DEMO_KYC_AUTO_APPROVE)",
                 )
-            profile = await load_profile(conn, self._personal, customer_id)
-            return _status(profile.kyc_tier, await latest_submission(conn, ref))
+            record = await customers.get(conn, customer_id)
+            assert record is not None  # loaded above, in this transaction
+            return _status(record.kyc_tier, await latest_submission(conn, ref))
 
     async def _store(
         self, conn: AsyncConnection, ref: str, target: int, current: int, request: KycRequest

@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, get, post
 from litestar.datastructures import State
-from pydantic import BeforeValidator, Field, WithJsonSchema, model_validator
+from pydantic import BeforeValidator, Field, model_validator
 
 from backend.i18n import Translator, translator, translator_for
 from backend.identity.guards import CustomerPrincipal
@@ -45,11 +45,7 @@ def _decode_base64(value: Any) -> bytes:
         raise ValueError("not valid base64 (standard alphabet, with padding)") from None
 
 
-Base64File = Annotated[
-    bytes,
-    BeforeValidator(_decode_base64),
-    WithJsonSchema({"type": "string", "contentEncoding": "base64"}),
-]
+Base64File = Annotated[bytes, BeforeValidator(_decode_base64)]
 DocumentKind = Literal["passport", "national_id", "residence_permit", "proof_of_address", "source_of_funds"]
 ContentType = Literal["image/jpeg", "image/png", "application/pdf"]
 
@@ -58,8 +54,10 @@ class KycDocumentIn(CamelModel):
     kind: DocumentKind
     content_type: ContentType
     """Must match the file: JPEG, PNG or PDF."""
-    image: Base64File
-    """The file, base64-encoded; at most 5 MiB decoded."""
+    image: Base64File = Field(
+        description="The file, base64-encoded (standard alphabet, padded); at most 5 MiB decoded.",
+        json_schema_extra={"contentEncoding": "base64"},
+    )
     number: str | None = Field(default=None, max_length=64)
     """Document number; required for passport, national_id, residence_permit."""
     issuing_country: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
