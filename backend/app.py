@@ -36,12 +36,15 @@ from backend.settings import Settings, get_settings
 from backend.staff.controllers import StaffAuthController
 from backend.staff.guards import staff_dependencies
 from backend.stores import store_registry
+from backend.transfers.wiring import install_transfer_services
 from mobile_api.auth import AuthController
 from mobile_api.compare import CompareController
 from mobile_api.kyc import KycController
 from mobile_api.me import MeController
 from mobile_api.quotes import QuotesController
 from mobile_api.recipients import RecipientsController
+from mobile_api.transfers import TransfersController
+from mobile_api.wallet import WalletController
 
 __all__ = ["create_app"]
 
@@ -56,6 +59,10 @@ API_DESCRIPTION = """Körpü remittance pilot API.
 
 def route_handlers(settings: Settings) -> Sequence[ControllerRouterHandler]:
     """Every router of the service; capabilities add theirs here."""
+    import backend.outbox.metrics  # noqa: F401  (registers the outbox lag gauge's scrape hook)
+    from backend.partners.api import partner_router
+    from backend.partners.backoffice import PartnerBackofficeController
+
     handlers: list[ControllerRouterHandler] = [
         HealthController,
         MetricsController,
@@ -66,6 +73,10 @@ def route_handlers(settings: Settings) -> Sequence[ControllerRouterHandler]:
         KycController,
         RecipientsController,
         QuotesController,
+        TransfersController,
+        WalletController,
+        partner_router(),
+        PartnerBackofficeController,
     ]
     if dev_inbox_enabled(settings):
         handlers.append(DevSmsController)
@@ -87,9 +98,10 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
     state["our_price_source"] = QuoteEngineOurPrice(quote_service(state))
     state["screener"] = build_screener(settings)
     state["kyc"] = KycService.for_state(state)
-    # transfers= is wired by the transfer flow (`state.compliance_hooks.transfers = sink`); until
-    # then transfer decisions answer 503 compliance_hook_not_wired.
+    # KYC approvals change identity's tier; install_transfer_services keeps this set_tier and adds
+    # transfers= (a hook not wired answers 503 compliance_hook_not_wired).
     state["compliance_hooks"] = ComplianceHooks(set_tier=identity_set_tier)
+    install_transfer_services(state, settings, engine)
 
     async def dispose_engine(app: Litestar) -> None:
         if owns_engine:

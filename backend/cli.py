@@ -15,6 +15,8 @@ from typing import Any, TypeVar
 
 import click
 
+from backend.bench import bench
+from backend.ledger_cli import ledger
 from backend.settings import ConfigError, Settings
 
 __all__ = ["cli", "main"]
@@ -149,16 +151,12 @@ def demo_seed() -> None:
     click.echo("demo data ready")
 
 
-@cli.group()
-def bench() -> None:
-    """Benchmarks; with --json the last line is one JSON object."""
-
-
 def _register_capabilities() -> None:
     """Command groups of each capability, one line each."""
     from backend.bench_quotes import quotes as bench_quotes
     from backend.compliance_cli import compliance
     from backend.fx_cli import fx
+    from backend.partners.cli import outbox, partners, settlement, worker
     from backend.policy.cli import prices
     from backend.staff.cli import staff
 
@@ -166,7 +164,13 @@ def _register_capabilities() -> None:
     cli.add_command(compliance)
     cli.add_command(fx)
     cli.add_command(prices)
+    cli.add_command(ledger)
+    cli.add_command(bench)
     bench.add_command(bench_quotes)
+    cli.add_command(partners)
+    cli.add_command(worker)
+    cli.add_command(outbox)
+    cli.add_command(settlement)
 
 
 _register_capabilities()

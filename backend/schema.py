@@ -30,15 +30,19 @@ _BACKEND_TABLE_MODULES = (
     "backend.staff.tables",
     "backend.identity.tables",
     "backend.transfers.tables",
+    "backend.outbox.tables",
+    "backend.partners.tables",
 )
 """Modules that declare tables on ``metadata``; a capability adds its module here."""
 
 _LIBRARY_TABLE_MODULES = (
+    "ledger.tables",
     "fx.tables",
     "fx.market.tables",
     "compliance.audit",
     "compliance.tables",
     "compliance.screening.tables",
+    "ledger.settlement.tables",
 )
 """Library modules, each exposing its own ``metadata``, in dependency order."""
 

@@ -18,15 +18,74 @@ __all__ = ["CurrencyMismatch", "InvalidAmount", "Money", "UnknownCurrency", "exp
 
 # ISO 4217 minor-unit exponents for the currencies the pilot and its comparison data touch.
 _EXPONENTS: dict[str, int] = {
-    "AZN": 2, "USD": 2, "EUR": 2, "GBP": 2, "RUB": 2, "TRY": 2, "GEL": 2, "KZT": 2, "UAH": 2,
-    "UZS": 2, "TJS": 2, "KGS": 2, "AMD": 2, "BYN": 2, "MDL": 2, "CHF": 2, "CNY": 2, "AED": 2,
-    "SAR": 2, "ILS": 2, "PLN": 2, "CZK": 2, "SEK": 2, "NOK": 2, "DKK": 2, "HUF": 2, "RON": 2,
-    "BGN": 2, "CAD": 2, "AUD": 2, "NZD": 2, "INR": 2, "PKR": 2, "BDT": 2, "PHP": 2, "THB": 2,
-    "MYR": 2, "SGD": 2, "HKD": 2, "IRR": 2, "TMT": 2, "EGP": 2, "MXN": 2, "BRL": 2, "ZAR": 2,
-    "IDR": 2, "XDR": 2, "QAR": 2, "LBP": 2, "SYP": 2, "AFN": 2, "MNT": 2,
-    "JPY": 0, "KRW": 0, "VND": 0, "CLP": 0, "ISK": 0, "UGX": 0, "XOF": 0, "XAF": 0,
-    "KWD": 3, "BHD": 3, "OMR": 3, "JOD": 3, "IQD": 3, "LYD": 3, "TND": 3,
-}  # fmt: skip
+    "AZN": 2,
+    "USD": 2,
+    "EUR": 2,
+    "GBP": 2,
+    "RUB": 2,
+    "TRY": 2,
+    "GEL": 2,
+    "KZT": 2,
+    "UAH": 2,
+    "UZS": 2,
+    "TJS": 2,
+    "KGS": 2,
+    "AMD": 2,
+    "BYN": 2,
+    "MDL": 2,
+    "CHF": 2,
+    "CNY": 2,
+    "AED": 2,
+    "SAR": 2,
+    "ILS": 2,
+    "PLN": 2,
+    "CZK": 2,
+    "SEK": 2,
+    "NOK": 2,
+    "DKK": 2,
+    "HUF": 2,
+    "RON": 2,
+    "BGN": 2,
+    "CAD": 2,
+    "AUD": 2,
+    "NZD": 2,
+    "INR": 2,
+    "PKR": 2,
+    "BDT": 2,
+    "PHP": 2,
+    "THB": 2,
+    "MYR": 2,
+    "SGD": 2,
+    "HKD": 2,
+    "IRR": 2,
+    "TMT": 2,
+    "EGP": 2,
+    "MXN": 2,
+    "BRL": 2,
+    "ZAR": 2,
+    "IDR": 2,
+    "XDR": 2,
+    "QAR": 2,
+    "LBP": 2,
+    "SYP": 2,
+    "AFN": 2,
+    "MNT": 2,
+    "JPY": 0,
+    "KRW": 0,
+    "VND": 0,
+    "CLP": 0,
+    "ISK": 0,
+    "UGX": 0,
+    "XOF": 0,
+    "XAF": 0,
+    "KWD": 3,
+    "BHD": 3,
+    "OMR": 3,
+    "JOD": 3,
+    "IQD": 3,
+    "LYD": 3,
+    "TND": 3,
+}
 
 
 class UnknownCurrency(ValueError):
@@ -94,7 +153,12 @@ class Money:
         """The amount stored as ``minor_units`` integer units (e.g. cents)."""
         if not isinstance(minor_units, int) or isinstance(minor_units, bool):
             raise InvalidAmount("minor units are an int")
-        return cls(Decimal(minor_units).scaleb(-exponent(currency)), currency)
+        # Exact by construction (an integer scaled by the exponent sits on the minor unit), so the
+        # checks of __post_init__ are skipped: the ledger builds many of these per transfer.
+        money = object.__new__(cls)
+        object.__setattr__(money, "amount", Decimal(minor_units).scaleb(-exponent(currency)))
+        object.__setattr__(money, "currency", currency)
+        return money
 
     @classmethod
     def zero(cls, currency: str) -> Money:

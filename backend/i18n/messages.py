@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Final
 
-__all__ = ["OTP_SMS", "RECEIPT_LABELS", "ReceiptLabel", "all_message_ids"]
+__all__ = ["OTP_SMS", "RECEIPT_LABELS", "TRANSFER_STATUS_LABELS", "ReceiptLabel", "all_message_ids"]
 
 OTP_SMS: Final = "Your Körpü code is {code}. It is valid for {minutes} minutes. Never share it with anyone."
 """The sign-in SMS; placeholders ``{code}`` and ``{minutes}``."""
@@ -45,6 +45,19 @@ RECEIPT_LABELS: Final = (
 )
 
 
+TRANSFER_STATUS_LABELS: Final = {
+    "created": "Created",
+    "funds_reserved": "Funds reserved",
+    "under_review": "Under review",
+    "sent_to_partner": "Sent to the partner bank",
+    "paid_out": "Paid out",
+    "failed": "Failed",
+    "refunded": "Refunded",
+    "cancelled": "Cancelled",
+}
+"""How a transfer's status reads on its receipt and timeline, by status value."""
+
+
 def all_message_ids() -> list[str]:
     """The message ids declared here (the error classes declare theirs)."""
-    return [OTP_SMS, *RECEIPT_LABELS]
+    return [OTP_SMS, *RECEIPT_LABELS, *TRANSFER_STATUS_LABELS.values()]

@@ -1,0 +1,281 @@
+"""Posting to the journal: entries, holds, and the posting, voiding and expiry of holds.
+
+Every function takes the caller's ``AsyncConnection`` and writes in the caller's transaction, so a
+transfer's hold, its idempotency record and its outbox row commit together. Each request is
+checked in full before its first write, so a refusal leaves the transaction usable and unchanged.
+
+:func:`post_entries` is the batch form: the whole batch is loaded, decided in memory and written
+in a fixed handful of statements (:mod:`ledger.planning`), each request getting its own result
+(an :class:`Entry` or a :class:`LedgerError`). The other functions are single requests on top
+of it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import bindparam, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ledger import store_pg, store_sqlite
+from ledger.errors import LedgerError, UnknownEntry, error_for_code
+from ledger.model import (
+    Entry,
+    EntryKind,
+    EntryRequest,
+    ExpirePendingRequest,
+    LedgerRequest,
+    Phase,
+    Posting,
+    PostPendingRequest,
+    Side,
+    VoidPendingRequest,
+)
+from ledger.money import Money
+from ledger.planning import Decision, Plan, State, StoredEntry, plan, wanted
+from ledger.requests import canonical
+from ledger.tables import accounts, entries, open_holds, postings
+
+__all__ = [
+    "EXPIRY_NAMESPACE",
+    "expire_holds",
+    "get_entry",
+    "post_entries",
+    "post_entry",
+    "post_pending",
+    "void_pending",
+]
+
+EXPIRY_NAMESPACE = UUID("6f1f4a52-93a5-4c55-9a55-0b8f3e0c1d2e")
+"""Namespace of the ids of expiry entries: ``uuid5(EXPIRY_NAMESPACE, str(hold_id))``."""
+
+
+async def post_entries(conn: AsyncConnection, requests: Sequence[LedgerRequest]) -> list[Entry | LedgerError]:
+    """Post each request in order, in the caller's transaction; one result per request.
+
+    A refused request (returned as its :class:`LedgerError`) writes nothing; the others are not
+    affected. Later requests see the effects of earlier ones. However many requests, this is a
+    fixed handful of statements (see :mod:`ledger.planning`).
+    """
+    now = datetime.now(UTC)
+    forms = [canonical(request, now) for request in requests]
+    results: list[Entry | LedgerError] = [form for form in forms if isinstance(form, LedgerError)]
+    checked = [form for form in forms if isinstance(form, dict)]
+    if not checked:
+        return results
+    postgres = conn.dialect.name == "postgresql"
+    state = await (
+        store_pg.load(conn, wanted(checked)) if postgres else store_sqlite.load(conn, wanted(checked))
+    )
+    decided = plan(checked, state, now)
+    written = await (
+        store_pg.write(conn, decided, state) if postgres else store_sqlite.write(conn, decided, state, now)
+    )
+    outcomes = iter(
+        _result(form, decision, decided, written, state)
+        for form, decision in zip(checked, decided.decisions, strict=True)
+    )
+    return [form if isinstance(form, LedgerError) else next(outcomes) for form in forms]
+
+
+def _result(
+    form: dict[str, Any],
+    decision: Decision,
+    decided: Plan,
+    written: Sequence[tuple[int, datetime, datetime] | StoredEntry],
+    state: State,
+) -> Entry | LedgerError:
+    if decision.status not in ("created", "replayed"):
+        return error_for_code(decision.status, decision.detail or decision.status)
+    replayed = decision.status == "replayed"
+    stored = decision.stored
+    if decision.planned is not None:
+        outcome = written[decision.planned]
+        if isinstance(outcome, StoredEntry):  # another transaction stored it first
+            stored, replayed = outcome, True
+        else:
+            seq, created_at, effective_at = outcome
+            planned = decided.entries[decision.planned]
+            return _entry(
+                form,
+                seq=seq,
+                postings=[
+                    [account_id, state.accounts[account_id].code, side, phase, units, currency]
+                    for account_id, side, phase, units, currency in planned.legs
+                ],
+                expires_at=planned.expires_at,
+                effective_at=effective_at,
+                created_at=created_at,
+                replayed=replayed,
+            )
+    assert stored is not None
+    if stored.request_hash != form["h"]:
+        return error_for_code("entry_conflict", f"entry {form['id']} was already posted with other content")
+    return _entry(
+        form,
+        seq=stored.seq,
+        postings=stored.legs,
+        expires_at=stored.expires_at,
+        effective_at=stored.effective_at,
+        created_at=stored.created_at,
+        replayed=True,
+    )
+
+
+def _entry(
+    form: dict[str, Any],
+    *,
+    seq: int,
+    postings: Sequence[Sequence[Any]],
+    expires_at: datetime | None,
+    effective_at: datetime,
+    created_at: datetime,
+    replayed: bool,
+) -> Entry:
+    return Entry(
+        id=form["uid"],
+        seq=seq,
+        kind=_KINDS[form["k"]],
+        postings=tuple(_posting(leg) for leg in postings),
+        pending_id=form.get("hold_uid"),
+        expires_at=expires_at,
+        reference=form.get("r"),
+        metadata=form.get("m") or {},
+        effective_at=effective_at,
+        created_at=created_at,
+        replayed=replayed,
+    )
+
+
+_KINDS = {kind.value: kind for kind in EntryKind}
+_SIDES = {side.value: side for side in Side}
+_PHASES = {phase.value: phase for phase in Phase}
+
+
+def _posting(leg: Sequence[Any]) -> Posting:
+    account_id, code, side, phase, amount, currency = leg
+    return Posting(
+        account_id=account_id,
+        account_code=code,
+        side=_SIDES[side],
+        phase=_PHASES[phase],
+        amount=Money.from_minor(amount, currency),
+    )
+
+
+async def _one(conn: AsyncConnection, request: LedgerRequest) -> Entry:
+    (result,) = await post_entries(conn, [request])
+    if isinstance(result, LedgerError):
+        raise result
+    return result
+
+
+async def post_entry(conn: AsyncConnection, request: EntryRequest) -> Entry:
+    """Post (or hold, with ``pending=True``) one entry; raises its :class:`LedgerError` if refused."""
+    return await _one(conn, request)
+
+
+async def post_pending(
+    conn: AsyncConnection,
+    hold_id: UUID,
+    new_entry_id: UUID,
+    amounts: Sequence[Money] | None = None,
+    *,
+    metadata: dict[str, Any] | None = None,
+    reference: str | None = None,
+    now: datetime | None = None,
+) -> Entry:
+    """Post the hold ``hold_id`` in full, or in part with ``amounts`` (one per posting of the hold);
+    the rest is released. ``now`` is the time the expiry is checked against (default: now)."""
+    request = PostPendingRequest(
+        id=new_entry_id,
+        hold_id=hold_id,
+        amounts=amounts,
+        metadata=metadata or {},
+        reference=reference,
+        at=now,
+    )
+    return await _one(conn, request)
+
+
+async def void_pending(
+    conn: AsyncConnection,
+    hold_id: UUID,
+    new_entry_id: UUID,
+    *,
+    metadata: dict[str, Any] | None = None,
+    reference: str | None = None,
+) -> Entry:
+    """Release the hold ``hold_id`` without posting it."""
+    request = VoidPendingRequest(
+        id=new_entry_id, hold_id=hold_id, metadata=metadata or {}, reference=reference
+    )
+    return await _one(conn, request)
+
+
+_EXPIRED_HOLDS = (
+    select(open_holds.c.hold_id)
+    .where(open_holds.c.expires_at <= bindparam("now"))
+    .order_by(open_holds.c.expires_at)
+    .limit(bindparam("limit"))
+)
+
+
+async def expire_holds(
+    conn: AsyncConnection, now: datetime | None = None, *, limit: int = 1000
+) -> list[Entry]:
+    """Expire up to ``limit`` holds whose expiry is at or before ``now``; returns the expiry entries.
+
+    Safe to run from several processes at once: on PostgreSQL each skips the holds another is
+    expiring, and an expiry entry's id is derived from its hold, so a repeat is a replay.
+    """
+    now = now or datetime.now(UTC)
+    statement = _EXPIRED_HOLDS
+    if conn.dialect.name == "postgresql":
+        statement = statement.with_for_update(skip_locked=True)
+    hold_ids = [row[0] for row in await conn.execute(statement, {"now": now, "limit": limit})]
+    requests = [
+        ExpirePendingRequest(id=uuid.uuid5(EXPIRY_NAMESPACE, str(hold_id)), hold_id=hold_id, at=now)
+        for hold_id in hold_ids
+    ]
+    return [result for result in await post_entries(conn, requests) if isinstance(result, Entry)]
+
+
+_ENTRY = select(entries).where(entries.c.id == bindparam("id"))
+_ENTRY_POSTINGS = (
+    select(
+        postings.c.account_id,
+        accounts.c.code,
+        postings.c.side,
+        postings.c.phase,
+        postings.c.amount,
+        postings.c.currency,
+    )
+    .join(accounts, accounts.c.id == postings.c.account_id)
+    .where(postings.c.entry_seq == bindparam("seq"))
+    .order_by(postings.c.id)
+)
+
+
+async def get_entry(conn: AsyncConnection, entry_id: UUID) -> Entry:
+    """The stored entry ``entry_id``; :class:`UnknownEntry` if there is none."""
+    row = (await conn.execute(_ENTRY, {"id": entry_id})).first()
+    if row is None:
+        raise UnknownEntry(f"no entry {entry_id}")
+    legs = await conn.execute(_ENTRY_POSTINGS, {"seq": row.seq})
+    return Entry(
+        id=row.id,
+        seq=row.seq,
+        kind=EntryKind(row.kind),
+        postings=tuple(_posting(leg) for leg in legs),
+        pending_id=row.pending_id,
+        expires_at=row.expires_at,
+        reference=row.reference,
+        metadata=row.metadata,
+        effective_at=row.effective_at,
+        created_at=row.created_at,
+    )

@@ -1,0 +1,321 @@
+"""PostgreSQL I/O of a batch: one statement to lock and load, one to write, whatever its size.
+
+Loading takes every lock the batch needs, in one global order, so concurrent batches never
+deadlock: first the batch's open holds by id (``FOR UPDATE``, read with their held postings, a
+statement of their own and only when the batch resolves holds), then in one statement its
+ordinary accounts by id (``FOR NO KEY UPDATE``, read with their counters) and, for each hot
+account, the first of a few shard rows around this connection's preferred one that no other
+transaction holds (``SKIP LOCKED``: a hot account never makes anyone wait), together with the
+entries that already carry the batch's ids.
+
+Writing is one statement: the entries (``ON CONFLICT (id) DO NOTHING``), the postings of those
+inserted, the counters they move summed per account and shard row, and the open holds they open
+or close.
+
+That statement's snapshot is taken before it waits for any lock, so an entry committed by a
+transaction it waited for is not among the existing ones it read: the insert then skips it. If it
+touches no ordinary account nor a hold (nothing later in the batch was decided on it), it simply
+becomes a replay. Otherwise :class:`RetryBatch` (SQLSTATE 40001) asks the caller's retry to rerun
+the transaction, which then finds the entry and replays it.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from uuid import UUID
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ledger.planning import AccountRow, HoldRow, Plan, State, StoredEntry, Wanted
+
+__all__ = ["RetryBatch", "Written", "load", "write"]
+
+Written = tuple[int, datetime, datetime] | StoredEntry
+"""Per planned entry: ``(seq, created_at, effective_at)``, or the entry another transaction stored."""
+
+
+class RetryBatch(Exception):
+    """The batch raced with another transaction in a way that needs the whole transaction rerun."""
+
+    sqlstate = "40001"
+
+
+_HOLDS = text(
+    "WITH open AS ("
+    "  SELECT hold_id FROM ledger_open_holds WHERE hold_id = ANY(CAST(:ids AS uuid[]))"
+    "  ORDER BY hold_id FOR UPDATE) "
+    "SELECT e.id, e.kind, e.expires_at, e.id IN (SELECT hold_id FROM open) AS is_open,"
+    "       r.kind AS resolved_kind, r.id AS resolved_id,"
+    "       p.account_id, p.side, p.amount, p.currency "
+    "FROM ledger_entries e "
+    "LEFT JOIN ledger_entries r ON r.pending_id = e.id "
+    "LEFT JOIN ledger_postings p ON p.entry_seq = e.seq AND p.phase = 'pending' "
+    "WHERE e.id = ANY(CAST(:ids AS uuid[])) "
+    "ORDER BY e.seq, p.id"
+)
+
+# One statement: lock the ordinary accounts in id order, pick a free shard of each hot account,
+# and read the entries that already carry the batch's ids. A hot account's shard is the first of a
+# few candidates around this connection's preferred shard that no other transaction holds.
+_LOAD = text(
+    "WITH wanted AS ("
+    "  SELECT a.id, a.code, a.currency, a.shards, a.debits_must_not_exceed_credits AS dmnec,"
+    "         a.credits_must_not_exceed_debits AS cmned"
+    "    FROM ledger_accounts a WHERE a.code = ANY(CAST(:codes AS text[]))"
+    "  UNION"
+    "  SELECT a.id, a.code, a.currency, a.shards, a.debits_must_not_exceed_credits,"
+    "         a.credits_must_not_exceed_debits"
+    "    FROM ledger_accounts a WHERE a.id = ANY(CAST(:ids AS bigint[]))), "
+    "locked AS ("
+    "  SELECT a.id, a.debits_posted, a.credits_posted, a.debits_pending, a.credits_pending"
+    "    FROM ledger_accounts a WHERE a.id IN (SELECT id FROM wanted WHERE shards = 1)"
+    "   ORDER BY a.id FOR NO KEY UPDATE), "
+    "picked AS ("
+    "  SELECT w.id, s.shard FROM wanted w"
+    "  CROSS JOIN LATERAL ("
+    "    SELECT sh.shard FROM ledger_account_shards sh"
+    "     WHERE sh.account_id = w.id"
+    "       AND sh.shard = ANY(ARRAY[CAST(:prefer AS integer) % w.shards,"
+    "                                (CAST(:prefer AS integer) + 1) % w.shards,"
+    "                                (CAST(:prefer AS integer) + 2) % w.shards,"
+    "                                (CAST(:prefer AS integer) + 3) % w.shards])"
+    "     ORDER BY (sh.shard - CAST(:prefer AS integer) % w.shards + w.shards) % w.shards"
+    "     LIMIT 1 FOR NO KEY UPDATE SKIP LOCKED) s"
+    "   WHERE w.shards > 1) "
+    "SELECT"
+    " (SELECT json_agg(json_build_array(w.id, w.code, w.currency, w.shards, w.dmnec, w.cmned,"
+    "                   l.debits_posted, l.credits_posted, l.debits_pending, l.credits_pending, p.shard)"
+    "                   ORDER BY w.id)"
+    "    FROM wanted w LEFT JOIN locked l ON l.id = w.id LEFT JOIN picked p ON p.id = w.id) AS accounts,"
+    " (SELECT json_agg(json_build_array(e.id, e.seq, e.request_hash, e.created_at, e.effective_at,"
+    "                                   e.expires_at))"
+    "    FROM ledger_entries e WHERE e.id = ANY(CAST(:entry_ids AS uuid[]))) AS existing"
+)
+
+_WAIT_FOR_SHARD = text(
+    "SELECT shard FROM ledger_account_shards WHERE account_id = :account AND shard = :shard FOR NO KEY UPDATE"
+)
+
+_EXISTING = text(
+    "SELECT id, seq, request_hash, created_at, effective_at, expires_at FROM ledger_entries "
+    "WHERE id = ANY(CAST(:ids AS uuid[]))"
+)
+
+_STORED_LEGS = text(
+    "SELECT p.entry_seq, p.account_id, a.code, p.side, p.phase, p.amount, p.currency "
+    "FROM ledger_postings p JOIN ledger_accounts a ON a.id = p.account_id "
+    "WHERE p.entry_seq = ANY(CAST(:seqs AS bigint[])) ORDER BY p.entry_seq, p.id"
+)
+
+_COUNTERS_SET = (
+    "SET debits_posted = x.debits_posted + d.dp, credits_posted = x.credits_posted + d.cp,"
+    " debits_pending = x.debits_pending + d.dq, credits_pending = x.credits_pending + d.cq"
+)
+
+# One statement: the entries (a conflict skips the entry), the postings of those inserted, the
+# counters they move (summed per account and shard), and the open holds they close or open.
+_WRITE = text(
+    "WITH e AS ("
+    "  INSERT INTO ledger_entries (id, kind, pending_id, expires_at, reference, metadata, request_hash,"
+    "                              effective_at, created_at, tx_id)"
+    "  SELECT u.id, u.kind, u.pending_id, u.expires_at, u.reference, CAST(u.metadata AS jsonb),"
+    "         u.request_hash, coalesce(u.effective_at, now()), now(), pg_current_xact_id()::text::bigint"
+    "    FROM unnest(CAST(:ids AS uuid[]), CAST(:kinds AS text[]), CAST(:pending_ids AS uuid[]),"
+    "                CAST(:expires AS timestamptz[]), CAST(:refs AS text[]), CAST(:metas AS text[]),"
+    "                CAST(:hashes AS text[]), CAST(:effective AS timestamptz[]))"
+    "         WITH ORDINALITY AS u(id, kind, pending_id, expires_at, reference, metadata, request_hash,"
+    "                              effective_at, ord)"
+    "   ORDER BY u.ord"
+    "  ON CONFLICT (id) DO NOTHING"
+    "  RETURNING id, seq, created_at, effective_at), "
+    "legs AS ("
+    "  SELECT l.*, e.seq, e.created_at"
+    "    FROM unnest(CAST(:leg_entries AS uuid[]), CAST(:leg_accounts AS bigint[]),"
+    "                CAST(:leg_currencies AS text[]), CAST(:leg_sides AS text[]),"
+    "                CAST(:leg_phases AS text[]), CAST(:leg_amounts AS bigint[]),"
+    "                CAST(:leg_shards AS smallint[]))"
+    "         WITH ORDINALITY AS l(entry_id, account_id, currency, side, phase, amount, shard, ord)"
+    "    JOIN e ON e.id = l.entry_id), "
+    "p AS ("
+    "  INSERT INTO ledger_postings (entry_seq, account_id, currency, side, phase, amount, created_at)"
+    "  SELECT seq, account_id, currency, side, phase, amount, created_at FROM legs ORDER BY ord), "
+    "d AS ("
+    "  SELECT account_id, shard,"
+    "         coalesce(sum(amount) FILTER (WHERE side = 'debit' AND phase = 'posted'), 0) AS dp,"
+    "         coalesce(sum(amount) FILTER (WHERE side = 'credit' AND phase = 'posted'), 0) AS cp,"
+    "         coalesce(sum(CASE phase WHEN 'pending' THEN amount WHEN 'released' THEN -amount END)"
+    "                  FILTER (WHERE side = 'debit'), 0) AS dq,"
+    "         coalesce(sum(CASE phase WHEN 'pending' THEN amount WHEN 'released' THEN -amount END)"
+    "                  FILTER (WHERE side = 'credit'), 0) AS cq"
+    "    FROM legs GROUP BY account_id, shard), "
+    f"a AS (UPDATE ledger_accounts x {_COUNTERS_SET} FROM d"
+    "       WHERE d.shard IS NULL AND x.id = d.account_id RETURNING 1), "
+    f"s AS (UPDATE ledger_account_shards x {_COUNTERS_SET} FROM d"
+    "       WHERE d.shard IS NOT NULL AND x.account_id = d.account_id AND x.shard = d.shard RETURNING 1), "
+    "c AS (DELETE FROM ledger_open_holds WHERE hold_id = ANY(CAST(:closed AS uuid[])) RETURNING 1), "
+    "o AS ("
+    "  INSERT INTO ledger_open_holds (hold_id, expires_at)"
+    "  SELECT h.id, h.expires_at"
+    "    FROM unnest(CAST(:opened AS uuid[]), CAST(:opened_expiry AS timestamptz[])) AS h(id, expires_at)"
+    "    JOIN e ON e.id = h.id RETURNING 1) "
+    "SELECT"
+    " (SELECT json_agg(json_build_array(e.id, e.seq, e.created_at, e.effective_at)) FROM e) AS inserted,"
+    " (SELECT count(*) FROM a) + (SELECT count(*) FROM s) AS counters,"
+    " (SELECT count(*) FROM c) AS closed, (SELECT count(*) FROM o) AS opened"
+)
+
+
+async def load(conn: AsyncConnection, wanted: Wanted) -> State:
+    """Lock and read everything the batch can touch (see the module docstring)."""
+    holds: dict[UUID, HoldRow] = {}
+    hold_accounts: set[int] = set()
+    if wanted.hold_ids:
+        for row in await conn.execute(_HOLDS, {"ids": wanted.hold_ids}):
+            hold = holds.get(row.id)
+            if hold is None:
+                resolved = (row.resolved_kind, row.resolved_id) if row.resolved_id is not None else None
+                hold = holds[row.id] = HoldRow(row.id, row.kind, row.expires_at, [], row.is_open, resolved)
+            if row.account_id is not None:
+                hold.legs.append((row.account_id, row.side, row.amount, row.currency))
+                hold_accounts.add(row.account_id)
+    params = {
+        "codes": wanted.codes,
+        "ids": sorted(set(wanted.account_ids) | hold_accounts),
+        "prefer": _preferred_shard(conn),
+        "entry_ids": wanted.entry_ids,
+    }
+    found, stored = (await conn.execute(_LOAD, params)).one()
+    accounts: dict[int, AccountRow] = {}
+    for account_id, code, currency, shards, dmnec, cmned, dp, cp, dq, cq, shard in found or ():
+        ordinary = shards == 1
+        account = accounts[account_id] = AccountRow(
+            id=account_id,
+            code=code,
+            currency=currency,
+            shards=shards,
+            debits_must_not_exceed_credits=dmnec,
+            credits_must_not_exceed_debits=cmned,
+            counters=[dp, cp, dq, cq] if ordinary else None,
+            shard=0 if ordinary else shard,
+        )
+        if shard is None and not ordinary:  # every candidate shard is busy: queue on one
+            account.shard = random.randrange(shards)
+            await conn.execute(_WAIT_FOR_SHARD, {"account": account_id, "shard": account.shard})
+    existing = {}
+    for entry_id, seq, request_hash, created_at, effective_at, expires_at in stored or ():
+        existing[UUID(entry_id)] = StoredEntry(
+            UUID(entry_id), seq, request_hash, _moment(created_at), _moment(effective_at), _time(expires_at)
+        )
+    await _load_legs(conn, list(existing.values()))
+    return State(
+        accounts=accounts,
+        by_code={account.code: account for account in accounts.values()},
+        holds=holds,
+        existing=existing,
+    )
+
+
+def _time(value: str | None) -> datetime | None:
+    return None if value is None else _moment(value)
+
+
+def _moment(value: str) -> datetime:
+    """A timestamp as JSON renders it (ISO 8601 with an offset), in UTC."""
+    return datetime.fromisoformat(value).astimezone(UTC)
+
+
+def _preferred_shard(conn: AsyncConnection) -> int:
+    """A shard number kept for the life of the database connection, so that concurrent
+    connections mostly write different shards of a hot account (and skip each other when not)."""
+    info = conn.sync_connection.info if conn.sync_connection is not None else {}
+    if "ledger_preferred_shard" not in info:
+        info["ledger_preferred_shard"] = random.randrange(1 << 16)
+    return int(info["ledger_preferred_shard"])
+
+
+async def _load_legs(conn: AsyncConnection, stored: Sequence[StoredEntry]) -> None:
+    if not stored:
+        return
+    by_seq = {entry.seq: entry for entry in stored}
+    for row in await conn.execute(_STORED_LEGS, {"seqs": list(by_seq)}):
+        by_seq[row.entry_seq].legs.append(
+            [row.account_id, row.code, row.side, row.phase, row.amount, row.currency]
+        )
+
+
+async def write(conn: AsyncConnection, plan: Plan, state: State) -> list[Written]:
+    """Write the planned entries, postings, counters and holds; what each planned entry became."""
+    if not plan.entries:
+        return []
+    legs = [(entry.id, leg) for entry in plan.entries for leg in entry.legs]
+    opened = [entry for entry in plan.entries if entry.new_hold and state.holds[entry.id].open]
+    row = (
+        await conn.execute(
+            _WRITE,
+            {
+                "ids": [entry.id for entry in plan.entries],
+                "kinds": [entry.kind for entry in plan.entries],
+                "pending_ids": [entry.pending_id for entry in plan.entries],
+                "expires": [entry.expires_at for entry in plan.entries],
+                "refs": [entry.reference for entry in plan.entries],
+                "metas": [json.dumps(entry.metadata, separators=(",", ":")) for entry in plan.entries],
+                "hashes": [entry.request_hash for entry in plan.entries],
+                "effective": [entry.effective_at for entry in plan.entries],
+                "leg_entries": [entry_id for entry_id, _ in legs],
+                "leg_accounts": [leg[0] for _, leg in legs],
+                "leg_currencies": [leg[4] for _, leg in legs],
+                "leg_sides": [leg[1] for _, leg in legs],
+                "leg_phases": [leg[2] for _, leg in legs],
+                "leg_amounts": [leg[3] for _, leg in legs],
+                "leg_shards": [
+                    None if state.accounts[leg[0]].counters is not None else state.accounts[leg[0]].shard
+                    for _, leg in legs
+                ],
+                "closed": plan.holds_closed,
+                "opened": [entry.id for entry in opened],
+                "opened_expiry": [entry.expires_at for entry in opened],
+            },
+        )
+    ).one()
+    inserted = {
+        UUID(entry_id): (seq, _moment(created_at), _moment(effective_at))
+        for entry_id, seq, created_at, effective_at in row.inserted or ()
+    }
+    written: list[Written | None] = []
+    raced: list[UUID] = []
+    for entry in plan.entries:
+        if entry.id in inserted:
+            written.append(inserted[entry.id])
+        elif entry.touches_ordinary_account or entry.new_hold or entry.pending_id is not None:
+            # Later requests of the batch were decided assuming this one applies.
+            raise RetryBatch(f"entry {entry.id} was written concurrently; rerun the transaction")
+        else:
+            raced.append(entry.id)
+            written.append(None)
+    touched = {
+        (leg[0], state.accounts[leg[0]].shard)
+        for entry in plan.entries
+        if entry.id in inserted
+        for leg in entry.legs
+    }
+    expected = (len(touched), len(plan.holds_closed), len(opened))
+    if (row.counters, row.closed, row.opened) != expected:
+        raise RuntimeError(f"ledger write: expected {expected} rows changed, got {tuple(row)[1:]}")
+    if raced:
+        found = await conn.execute(_EXISTING, {"ids": raced})
+        stored = {
+            row.id: StoredEntry(
+                row.id, row.seq, row.request_hash, row.created_at, row.effective_at, row.expires_at
+            )
+            for row in found
+        }
+        await _load_legs(conn, list(stored.values()))
+        written = [
+            stored[entry.id] if item is None else item
+            for entry, item in zip(plan.entries, written, strict=True)
+        ]
+    return [item for item in written if item is not None]
