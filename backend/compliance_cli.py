@@ -5,7 +5,7 @@
 - ``lists load`` stores a list file as a new version (with the sanity checks) in the database and,
   when the lists moved on since the last re-screening, re-screens everyone; ``lists show`` prints
   the current versions and whether a re-screening is due.
-- ``rescreen`` re-screens every customer and recipient against the stored lists and opens alerts
+- ``rescreen`` re-screens every customer and payee against the stored lists and opens alerts
   for new findings (see backend/rescreen.py).
 - ``random-names`` writes names of people on no list, to measure the alert rate.
 Timings and counts go to stderr; with ``--json`` the last line on stdout is one JSON object.
@@ -282,7 +282,7 @@ def lists_load(
 def _describe_rescreen(summary: dict[str, Any]) -> str:
     versions = ", ".join(f"{name} v{version}" for name, version in sorted(summary["listVersions"].items()))
     return (
-        f"re-screening job {summary['job']}: {summary['subjects']} customers and recipients against "
+        f"re-screening job {summary['job']}: {summary['subjects']} customers and payees against "
         f"{versions}: {summary['reviews']} review, {summary['hits']} hit; "
         f"{summary['alertsOpened']} new alerts"
     )
@@ -329,7 +329,7 @@ async def _rescreen(settings: Any, *, only_if_due: bool) -> dict[str, Any] | Non
 @compliance.command("rescreen")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary as the last line.")
 def rescreen(as_json: bool) -> None:
-    """Re-screen every customer and recipient against the stored lists; alert on new findings."""
+    """Re-screen every customer and payee against the stored lists; alert on new findings."""
     from backend.cli import _settings
 
     summary = asyncio.run(_rescreen(_settings(), only_if_due=False))

@@ -1,12 +1,12 @@
-"""Re-screening every customer and recipient after a list update, and alerting officers to what is new.
+"""Re-screening every customer and payee after a list update, and alerting officers to what is new.
 
 :func:`rescreen_everyone` feeds :func:`compliance.screening.rescreen_all` with every customer and
-recipient (:mod:`backend.screening_subjects`) and, after each batch commits, opens a screening alert
-for each ``review`` or ``hit`` result that is *new*: the subject's screening before this one was
-clear, less severe, or lacked one of these live matches. A match that already alerted (and stayed
-the same) does not alert again at every list update, and a match an officer cleared is not live.
-Alerts go to the customer's case: a recipient's finding goes to the case of the customer who
-sends to them, and its reasons name the recipient's ``subjectRef``.
+every payee of a live recipient (:mod:`backend.screening_subjects`) and, after each batch commits,
+opens a screening alert for each ``review`` or ``hit`` result that is *new*: the subject's screening
+before this one was clear, less severe, or lacked one of these live matches. A match that already
+alerted (and stayed the same) does not alert again at every list update, and a match an officer
+cleared is not live. Alerts go to customers' cases: a payee's finding goes to the case of every
+customer who pays them, its reasons naming the ``payee:`` reference and that customer's recipients.
 
 Run it with ``korpu compliance rescreen`` (and it runs after ``korpu compliance lists load`` when a
 list moved on).
@@ -16,15 +16,15 @@ from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from backend.compliance_refs import customer_ref, recipient_id_of
+from backend.compliance_refs import customer_ref
 from backend.identity.keys import PersonalData
-from backend.screening_subjects import all_subjects, recipient_owner
+from backend.screening_subjects import Payee, all_subjects, payee_directory
 from compliance.cases import open_alert
 from compliance.screening import (
     RescreenJob,
@@ -51,7 +51,7 @@ class RescreenReport:
     job: RescreenJob
     """The finished job (counts of subjects, reviews and hits, the list versions used)."""
     alerts_opened: int
-    """Alerts opened for new findings."""
+    """Alerts opened for new findings (one per customer concerned)."""
 
 
 def _live(record: ScreeningRecord) -> set[tuple[str, str]]:
@@ -65,30 +65,33 @@ def is_new_finding(record: ScreeningRecord, previous: ScreeningRecord | None) ->
     return bool(_live(record) - _live(previous))
 
 
-def _alert_reasons(record: ScreeningRecord) -> list[dict[str, Any]]:
+def _alert_reasons(record: ScreeningRecord, recipient_ids: list[int] | None) -> list[dict[str, Any]]:
+    extra: dict[str, Any] = {"subjectRef": record.subject_ref, "rescreenJobId": record.rescreen_job_id}
+    if recipient_ids is not None:
+        extra["recipientIds"] = recipient_ids
     return [
         {
             "reason": f"screening_{match.decision}",
             **match.to_json(),
             "listVersions": dict(record.list_versions),
-            "subjectRef": record.subject_ref,
-            "rescreenJobId": record.rescreen_job_id,
+            **extra,
         }
         for match in record.matches
         if not match.cleared
     ]
 
 
-async def _case_owner(conn: AsyncConnection, subject_ref: str) -> str | None:
-    """The customer whose case a finding about ``subject_ref`` belongs to."""
-    recipient_id = recipient_id_of(subject_ref)
-    if recipient_id is None:
-        return subject_ref
-    owner = await recipient_owner(conn, recipient_id)
-    return None if owner is None else customer_ref(owner)
+def _concerned(subject_ref: str, payees: Mapping[str, Payee]) -> list[tuple[str, list[int] | None]]:
+    """The customers whose case a finding about ``subject_ref`` goes to, with their recipients."""
+    payee = payees.get(subject_ref)
+    if payee is None:
+        return [(subject_ref, None)]
+    return [(customer_ref(owner), ids) for owner, ids in sorted(payee.recipients.items())]
 
 
-async def _alert_new_findings(conn: AsyncConnection, job_id: int, after_id: int) -> tuple[int, int]:
+async def _alert_new_findings(
+    conn: AsyncConnection, job_id: int, after_id: int, payees: Mapping[str, Payee]
+) -> tuple[int, int]:
     """Open alerts for the job's new findings after ``after_id``; returns (last id seen, alerts)."""
     opened = 0
     while True:
@@ -97,13 +100,11 @@ async def _alert_new_findings(conn: AsyncConnection, job_id: int, after_id: int)
             previous = await screening_history(conn, record.subject_ref, limit=1, before_id=record.id)
             if not is_new_finding(record, previous[0] if previous else None):
                 continue
-            owner = await _case_owner(conn, record.subject_ref)
-            if owner is None:
-                logger.warning("no owner for screened subject %s; no alert opened", record.subject_ref)
-                continue
             outcome: Literal["review", "block"] = "block" if record.decision == "hit" else "review"
-            await open_alert(conn, owner, None, "screening", _alert_reasons(record), outcome=outcome)
-            opened += 1
+            for owner, recipient_ids in _concerned(record.subject_ref, payees):
+                reasons = _alert_reasons(record, recipient_ids)
+                await open_alert(conn, owner, None, "screening", reasons, outcome=outcome)
+                opened += 1
         if findings:
             after_id = findings[-1].id
         if len(findings) < _FINDINGS_PAGE:
@@ -118,7 +119,7 @@ async def rescreen_everyone(
     progress_cb: Callable[[RescreenJob], Awaitable[None] | None] | None = None,
     batch_size: int = 100,
 ) -> RescreenReport:
-    """Re-screen every customer and recipient against the screener's current lists (pinned for the
+    """Re-screen every customer and payee against the screener's current lists (pinned for the
     whole job), opening alerts for new findings batch by batch; returns the finished job.
 
     Raises :class:`compliance.screening.ScreeningNotReady`, and records no job, when no list is
@@ -126,11 +127,12 @@ async def rescreen_everyone(
     """
     if screener.index.is_empty:
         raise ScreeningNotReady("no screening list is loaded; nothing to re-screen against")
+    payees = await payee_directory(engine, personal)
     seen = {"after_id": 0, "alerts": 0}
 
     async def after_batch(job: RescreenJob) -> None:
         async with engine.begin() as conn:
-            seen["after_id"], opened = await _alert_new_findings(conn, job.id, seen["after_id"])
+            seen["after_id"], opened = await _alert_new_findings(conn, job.id, seen["after_id"], payees)
         seen["alerts"] += opened
         if progress_cb is not None:
             outcome = progress_cb(job)
@@ -138,7 +140,7 @@ async def rescreen_everyone(
                 await outcome
 
     job = await rescreen_all(
-        engine, screener, all_subjects(engine, personal), after_batch, batch_size=batch_size
+        engine, screener, all_subjects(engine, personal, payees), after_batch, batch_size=batch_size
     )
     logger.info(
         "re-screening job %s done: %s subjects, %s reviews, %s hits, %s alerts",

@@ -53,7 +53,7 @@ __all__ = [
 logger = logging.getLogger("korpu.screening")
 
 Party = tuple[str, Subject]
-"""A subject reference (``customer:42``, ``recipient:7``) and who it is."""
+"""A subject reference (``customer:42``, ``payee:<hash>``) and who it is."""
 Role = Literal["sender", "recipient"]
 
 _SEVERITY: dict[Decision, int] = {"clear": 0, "review": 1, "hit": 2}

@@ -16,12 +16,14 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+import pyotp
 import pytest
 from argon2 import PasswordHasher
 from httpx import AsyncClient
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from backend.app import create_app
+from backend.compliance_refs import payee_ref
 from backend.db import create_engine
 from backend.identity.keys import PersonalData
 from backend.identity.profiles import (
@@ -35,8 +37,10 @@ from backend.identity.repositories import customers
 from backend.screening import build_screener, rescreen_everyone, screen_parties
 from backend.settings import Settings
 from backend.staff import service as staff_service
+from backend.staff.service import create_staff
 from compliance.audit import read_audit
 from compliance.cases import list_alerts
+from compliance.privacy import Sealer
 from compliance.screening import (
     RescreenJob,
     Subject,
@@ -48,6 +52,7 @@ from compliance.screening import (
     store_snapshot,
 )
 from tests.signin import serve
+from tests.transfer_support import transfer_world
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY_OFAC = f"ofac-csv:{ROOT / 'tests' / 'data' / 'sanctions' / 'ofac-sdn-tiny'}"
@@ -117,13 +122,13 @@ async def test_screen_parties_decides_review_when_no_list_is_loaded(
             conn,
             screener,
             ("customer:1", Subject("Dmitry Khoroshev")),
-            ("recipient:1", Subject("Leyla Əliyeva")),
+            ("payee:1f2e", Subject("Leyla Əliyeva")),
         )
         history = await screening_history(conn, "customer:1")
     assert (outcome.decision, outcome.ready, outcome.alert_outcome) == ("review", False, "review")
     assert [(r["reason"], r["party"], r["subjectRef"]) for r in outcome.reasons] == [
         ("screening_not_ready", "sender", "customer:1"),
-        ("screening_not_ready", "recipient", "recipient:1"),
+        ("screening_not_ready", "recipient", "payee:1f2e"),
     ]
     assert (outcome.sender.decision, outcome.recipient.decision) == ("review", "review")
     assert outcome.sender.result is None and outcome.sender.record_id is None
@@ -136,7 +141,7 @@ async def test_screen_parties_screens_both_records_them_and_honours_cleared_matc
     await store_list(engine, TINY_OFAC)
     screener = build_screener(settings)
     sender = ("customer:7", Subject("Aynur Quliyeva", date(1990, 5, 5), "AZ"))
-    listed = ("recipient:3", Subject("Дмитрий Юрьевич Хорошев"))
+    listed = ("payee:3c4d", Subject("Дмитрий Юрьевич Хорошев"))
     async with engine.begin() as conn:
         await refresh_screener(conn, screener)
         outcome = await screen_parties(conn, screener, sender, listed)
@@ -147,18 +152,18 @@ async def test_screen_parties_screens_both_records_them_and_honours_cleared_matc
     )
     assert (outcome.sender.decision, outcome.recipient.decision) == ("clear", "hit")
     assert {(r["party"], r["subjectRef"], r["entryKey"]) for r in outcome.reasons} == {
-        ("recipient", "recipient:3", "ofac-sdn:48603")
+        ("recipient", "payee:3c4d", "ofac-sdn:48603")
     }
     assert outcome.recipient.result is not None
     match = outcome.recipient.result.matches[0]
     async with engine.begin() as conn:
-        recorded = await screening_history(conn, "recipient:3")
+        recorded = await screening_history(conn, "payee:3c4d")
         assert [(r.id, r.trigger, r.decision) for r in recorded] == [
             (outcome.recipient.record_id, "transfer", "hit")
         ]
         await clear_match(
             conn,
-            "recipient:3",
+            "payee:3c4d",
             outcome.recipient.result.subject_fingerprint,
             match.entry_key,
             match.entry_fingerprint,
@@ -175,10 +180,12 @@ async def test_rescreening_after_a_list_update_alerts_on_new_findings_only(
     personal = PersonalData.from_settings(settings)
     async with engine.begin() as conn:
         tural = await add_customer(conn, personal, "Tural", "Cəfərov", date(1985, 2, 3))
-        sabina = await add_payee(conn, personal, tural, "Səbinə", "Rzayeva")
+        turals_sabina = await add_payee(conn, personal, tural, "Səbinə", "Rzayeva")
         aynur = await add_customer(conn, personal, "Aynur", "Quliyeva")
         await add_payee(conn, personal, aynur, "Kamran", "Əliyev")
+        aynurs_sabina = await add_payee(conn, personal, aynur, "Səbinə", "Rzayeva")  # the same payee
         await add_customer(conn, personal, None, None)  # no name yet: nothing to screen
+    sabina = payee_ref(personal.index, "cash_pickup", "Səbinə Rzayeva")
     screener = build_screener(settings)
     with pytest.raises(Exception, match="no screening list is loaded"):
         await rescreen_everyone(engine, screener, personal)
@@ -188,6 +195,7 @@ async def test_rescreening_after_a_list_update_alerts_on_new_findings_only(
         await refresh_screener(conn, screener)
     progress: list[RescreenJob] = []
     first = await rescreen_everyone(engine, screener, personal, progress_cb=progress.append, batch_size=2)
+    # Two named customers and two payees (Səbinə once, however many senders pay her).
     assert (first.job.status, first.job.subjects_done, first.job.hits + first.job.reviews) == ("done", 4, 0)
     assert [job.subjects_done for job in progress] == [2, 4, 4]
     assert first.alerts_opened == 0
@@ -198,18 +206,26 @@ async def test_rescreening_after_a_list_update_alerts_on_new_findings_only(
         await refresh_screener(conn, screener)
     second = await rescreen_everyone(engine, screener, personal)
     assert second.job.list_versions == {"pep-local": 2}
-    assert second.alerts_opened == 2
+    assert second.alerts_opened == 3
     async with engine.connect() as conn:
         alerts = await list_alerts(conn, status="open")
         assert not await rescreen_due(conn)
-    # Both findings go to Tural's case: his own, and the one about the person he sends money to.
-    assert {
-        (a.customer_ref, a.source, a.reasons[0]["subjectRef"], a.reasons[0]["entryKey"]) for a in alerts
-    } == {
-        (f"customer:{tural}", "screening", f"customer:{tural}", "pep-local:pep-901"),
-        (f"customer:{tural}", "screening", f"recipient:{sabina}", "pep-local:pep-902"),
+    # Tural's own finding goes to his case; the payee's to the case of each customer who pays her.
+    found = {
+        (
+            a.customer_ref,
+            a.reasons[0]["subjectRef"],
+            a.reasons[0]["entryKey"],
+            tuple(a.reasons[0].get("recipientIds", ())),
+        )
+        for a in alerts
     }
-    assert len({alert.case_id for alert in alerts}) == 1
+    assert found == {
+        (f"customer:{tural}", f"customer:{tural}", "pep-local:pep-901", ()),
+        (f"customer:{tural}", sabina, "pep-local:pep-902", (turals_sabina,)),
+        (f"customer:{aynur}", sabina, "pep-local:pep-902", (aynurs_sabina,)),
+    }
+    assert {a.source for a in alerts} == {"screening"}
 
     third = await rescreen_everyone(engine, screener, personal)
     assert (third.job.hits + third.job.reviews, third.alerts_opened) == (2, 0)
@@ -414,10 +430,69 @@ async def test_operators_rescreen_from_the_command_line(
     loaded = korpu("lists", "load", pep_file(tmp_path, "pep.csv", PEP_V2), env=env)
     assert loaded.returncode == 0, loaded.stderr
     assert "pep-local: version 1 stored (3 entries)" in loaded.stdout
-    assert "re-screening job 1: 1 customers and recipients against pep-local v1" in loaded.stdout
+    assert "re-screening job 1: 1 customers and payees against pep-local v1" in loaded.stdout
     assert "1 new alerts" in loaded.stdout
     again = korpu("rescreen", "--json", env=env)
     assert again.returncode == 0, again.stderr
     summary = json.loads(again.stdout.strip().splitlines()[-1])
     assert (summary["job"], summary["subjects"], summary["alertsOpened"]) == (2, 1, 0)
     assert summary["listVersions"] == {"pep-local": 1}
+
+
+async def test_a_match_cleared_on_a_transfer_stays_cleared_when_everyone_is_rescreened(
+    engine: AsyncEngine, settings: Settings
+) -> None:
+    """The transfer flow and the re-screening describe a payee and a sender identically (same
+    reference, same fingerprint), so an officer's "not this person" holds for both."""
+    async with transfer_world(engine, settings) as world:
+        sender = await world.customer()
+        await world.fund(sender, "5000.00", "RUB")
+        body = {
+            "givenName": "Dmitry",
+            "familyName": "Khoroshev",
+            "country": "AZ",
+            "payout": {"method": "bank_account", "iban": "AZ21NABZ00000000137010001944"},
+        }
+        created = await world.http.post("/v1/recipients", json=body, headers=sender.headers)
+        quote = await world.quote(sender, "1000.00")
+        sent = await world.send(sender, quote["id"], int(created.json()["id"]))
+        assert sent.status_code == 201, sent.text
+        personal = world.app.state.identity.personal_data
+        payee = payee_ref(personal.index, "bank_account", "AZ21NABZ00000000137010001944")
+        async with engine.connect() as conn:
+            [on_transfer] = await screening_history(conn, payee)
+            [sender_on_transfer] = await screening_history(conn, f"customer:{sender.customer_id}")
+        assert (on_transfer.trigger, on_transfer.decision) == ("transfer", "hit")
+
+        async with engine.begin() as conn:
+            _, secret = await create_staff(
+                conn,
+                Sealer(settings.secrets.data_keys),
+                "officer-1",
+                ["officer"],
+                "correct horse battery staple",
+            )
+        login = await world.http.post(
+            "/backoffice/v1/auth/login",
+            json={
+                "username": "officer-1",
+                "password": "correct horse battery staple",
+                "totp": pyotp.TOTP(secret).now(),
+            },
+        )
+        officer = {"Authorization": f"Bearer {login.json()['token']}"}
+        cleared = await world.http.post(
+            f"/backoffice/v1/screening/results/{on_transfer.id}/clear",
+            json={"entryKey": "ofac-sdn:48603", "reason": "a namesake: different birth year and nationality"},
+            headers=officer,
+        )
+        assert cleared.status_code == 200, cleared.text
+
+        report = await rescreen_everyone(engine, world.app.state.screener, personal)
+        async with engine.connect() as conn:
+            [on_rescreen, _] = await screening_history(conn, payee)
+            [sender_on_rescreen, _] = await screening_history(conn, f"customer:{sender.customer_id}")
+        assert (on_rescreen.trigger, on_rescreen.decision) == ("rescreen", "clear")
+        assert on_rescreen.subject_fingerprint == on_transfer.subject_fingerprint
+        assert sender_on_rescreen.subject_fingerprint == sender_on_transfer.subject_fingerprint
+        assert report.alerts_opened == 0

@@ -188,7 +188,7 @@ class ScreeningController(Controller):
         state: State,
         staff: StaffPrincipal,
         subject_ref: Annotated[
-            str, Parameter(query="subjectRef", max_length=128, description="`customer:42` or `recipient:7`.")
+            str, Parameter(query="subjectRef", max_length=128, description="`customer:42` or `payee:<hash>`.")
         ],
         limit: Limit = 50,
         cursor: str | None = None,

@@ -104,7 +104,7 @@ def test_lists_load_and_show_with_sanity_checks(
     first = korpu("lists", "load", tiny, "--by", "ops", database_url=database_url, tmp=tmp_path)
     assert first.returncode == 0, first.stderr
     assert "ofac-sdn: version 1 stored (17 entries)" in first.stdout
-    assert "re-screening job 1: 0 customers and recipients against ofac-sdn v1" in first.stdout
+    assert "re-screening job 1: 0 customers and payees against ofac-sdn v1" in first.stdout
     again = korpu("lists", "load", tiny, database_url=database_url, tmp=tmp_path)
     assert "ofac-sdn: unchanged, version 1 stays current" in again.stdout
     assert "re-screening not due" in again.stdout
