@@ -26,8 +26,9 @@ seed: migrate
 	$(BIN)/korpu demo seed
 
 ## make run: install, migrate the embedded SQLite database, load demo data, serve on 127.0.0.1:8000
+## (with the mock partner bank on 127.0.0.1:8100 and an outbox worker beside it)
 run: seed
-	$(BIN)/korpu serve
+	$(BIN)/korpu demo run
 
 lint: install
 	$(BIN)/ruff check backend ledger fx compliance mobile_api tests
@@ -36,6 +37,8 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
+# Two processes: each has its own PostgreSQL database and SQLite files, so tests stay isolated.
+PYTEST_ARGS ?= -n 2
 pytest: install
 	KORPU_ENV=test $(BIN)/python -m pytest $(PYTEST_ARGS)
 

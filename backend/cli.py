@@ -176,6 +176,31 @@ def _register_capabilities() -> None:
 _register_capabilities()
 
 
+@demo.command("run")
+@click.option("--bank-port", type=int, default=8100, show_default=True, help="Port of the mock partner bank.")
+def demo_run(bank_port: int) -> None:
+    """Dev only: the API plus its companions, the mock partner bank and an outbox worker."""
+    import subprocess
+
+    settings = _settings()
+    if settings.env != "dev":
+        _fail("korpu demo run is for KORPU_ENV=dev; in prod run korpu serve and korpu worker separately")
+    _check_port_free(settings.host, bank_port)
+    api_url = f"http://{settings.host}:{settings.port}"
+    me = [sys.executable, "-m", "backend.cli"]
+    companions = [
+        subprocess.Popen([*me, "partners", "mock-bank", "--port", str(bank_port), "--api-url", api_url]),  # noqa: S603
+        subprocess.Popen([*me, "worker"]),  # noqa: S603
+    ]
+    try:
+        serve.main(args=[], standalone_mode=False)
+    finally:
+        for process in companions:
+            process.terminate()
+        for process in companions:
+            process.wait(timeout=10)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``korpu`` console script."""
     try:
