@@ -34,6 +34,7 @@ from backend.settings import Settings, get_settings
 from backend.staff.controllers import StaffAuthController
 from backend.staff.guards import staff_dependencies
 from backend.stores import store_registry
+from backend.transfers.pilot_costs import TransferPilotCosts
 from backend.transfers.wiring import install_transfer_services
 from mobile_api.auth import AuthController
 from mobile_api.compare import CompareController
@@ -93,6 +94,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
 
     state["our_price_source"] = QuoteEngineOurPrice(quote_service(state))
     install_transfer_services(state, settings, engine)
+    state["pilot_costs"] = TransferPilotCosts()
 
     async def dispose_engine(app: Litestar) -> None:
         if owns_engine:
