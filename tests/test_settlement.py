@@ -29,7 +29,14 @@ from ledger.money import Money
 from ledger.settlement.camt053 import write_camt053
 from ledger.settlement.reconciliation import list_exceptions
 from ledger.settlement.statements import Direction, Statement, StatementLine, statement_to_csv
-from ledger.settlement.windows import BalanceMismatch, WindowNotOpen, get_window, list_windows, settle_window
+from ledger.settlement.windows import (
+    IN_FLIGHT_ALLOWANCE,
+    BalanceMismatch,
+    WindowNotOpen,
+    get_window,
+    list_windows,
+    settle_window,
+)
 from tests.partner_support import make_partner, make_payout, serve
 from tests.settlement_support import LedgerBookings
 
@@ -166,6 +173,15 @@ async def test_windows_close_on_schedule_period_by_period_and_are_announced(desk
         topics = (await conn.execute(select(outbox_events.c.topic))).scalars().all()
         assert topics.count("settlement.window_closed") == 2
         assert await close_on_schedule(conn, now=start + timedelta(hours=49)) == []  # nothing more is due
+
+
+async def test_a_window_opened_on_schedule_starts_an_in_flight_allowance_back(desk: Desk) -> None:
+    await make_payout(desk.engine, desk.settings, desk.partner_id, "TR-0", "1.00")
+    run = await moment()
+    async with desk.engine.begin() as conn:
+        assert await close_on_schedule(conn, now=run) == []
+        page, _ = await list_windows(conn, desk.partner_id, status="OPEN")
+    assert [w.opened_at for w in page] == [run - IN_FLIGHT_ALLOWANCE]
 
 
 @pytest.mark.postgres_only
