@@ -36,6 +36,7 @@ from backend.settings import Settings, get_settings
 from backend.staff.controllers import StaffAuthController
 from backend.staff.guards import staff_dependencies
 from backend.stores import store_registry
+from backend.transfers.pilot_costs import TransferPilotCosts
 from backend.transfers.wiring import install_transfer_services
 from mobile_api.auth import AuthController
 from mobile_api.compare import CompareController
@@ -102,6 +103,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
     # transfers= (a hook not wired answers 503 compliance_hook_not_wired).
     state["compliance_hooks"] = ComplianceHooks(set_tier=identity_set_tier)
     install_transfer_services(state, settings, engine)
+    state["pilot_costs"] = TransferPilotCosts()
 
     async def dispose_engine(app: Litestar) -> None:
         if owns_engine:
