@@ -4,11 +4,9 @@ compliance capabilities (which call back into them)."""
 from __future__ import annotations
 
 from litestar.datastructures import State
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from backend.backoffice.hooks import ComplianceHooks
-from backend.identity.errors import CustomerNotFound
-from backend.identity.profiles import set_kyc_tier
+from backend.backoffice.hooks import ComplianceHooks, hooks_of
 from backend.quotes import quote_service
 from backend.settings import Settings
 from backend.transfers.outcomes import PayoutOutcomes
@@ -18,7 +16,7 @@ from backend.transfers.wallet import WalletService
 from compliance.privacy import BlindIndex, Sealer
 from compliance.screening import Screener, derive_fingerprint_key
 
-__all__ = ["install_transfer_services", "set_customer_tier"]
+__all__ = ["install_transfer_services"]
 
 
 def install_transfer_services(state: State, settings: Settings, engine: AsyncEngine) -> None:
@@ -42,13 +40,5 @@ def install_transfer_services(state: State, settings: Settings, engine: AsyncEng
     state["transfers"] = transfers
     state["wallets"] = wallets
     state["payout_outcomes"] = PayoutOutcomes(transfers, wallets)
-    state["compliance_hooks"] = ComplianceHooks(transfers=transfers, set_tier=set_customer_tier)
-
-
-async def set_customer_tier(conn: AsyncConnection, customer_ref: str, tier: int) -> None:
-    """KYC review's tier change for the customer a compliance ref names (``customer:<id>``, as the
-    transfer service writes it), in the officer's transaction."""
-    kind, _, number = customer_ref.partition(":")
-    if kind != "customer" or not (number.isascii() and number.isdecimal()):
-        raise CustomerNotFound()
-    await set_kyc_tier(conn, int(number), tier)
+    hooks = hooks_of(state)
+    state["compliance_hooks"] = ComplianceHooks(transfers=transfers, set_tier=hooks.set_tier)
