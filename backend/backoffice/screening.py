@@ -14,6 +14,7 @@ from litestar.params import Parameter
 from pydantic import Field
 
 from backend.backoffice.common import OFFICERS, Camel, after_id, next_cursor, officer_of
+from backend.params import RowId
 from backend.problems import Problem
 from backend.screening import screener_of
 from backend.staff.guards import StaffPrincipal
@@ -208,7 +209,7 @@ class ScreeningController(Controller):
         summary="Clear a match as a false positive (remembered until either side's data change)",
     )
     async def clear(
-        self, result_id: int, data: ClearMatchIn, state: State, staff: StaffPrincipal
+        self, result_id: RowId, data: ClearMatchIn, state: State, staff: StaffPrincipal
     ) -> ClearMatchOut:
         officer = officer_of(staff)
         reason = data.reason.strip()
@@ -290,7 +291,7 @@ class ScreeningController(Controller):
         return JobPage(items=items, next_cursor=next_cursor(items, limit, items[-1].id if items else None))
 
     @get("/rescreen-jobs/{job_id:int}", summary="One re-screening job")
-    async def job(self, job_id: int, state: State, staff: StaffPrincipal) -> JobOut:
+    async def job(self, job_id: RowId, state: State, staff: StaffPrincipal) -> JobOut:
         officer_of(staff)
         async with state.engine.connect() as conn:
             found = await rescreen_job(conn, job_id)

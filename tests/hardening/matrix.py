@@ -121,6 +121,15 @@ MATRIX: dict[str, Access] = {
     # --- mobile: profile, recipients, prices ---------------------------------------------------
     "GET /v1/me": Access(CUSTOMERS),
     "PATCH /v1/me": Access(CUSTOMERS, json={"language": "az"}),
+    "GET /v1/me/kyc": Access(CUSTOMERS),
+    "POST /v1/me/kyc": Access(
+        CUSTOMERS,
+        json={
+            "documents": [
+                {"kind": "passport", "contentType": "image/jpeg", "image": "/9j/4A==", "number": "C1"}
+            ]
+        },
+    ),
     "GET /v1/recipients": Access(CUSTOMERS),
     "POST /v1/recipients": Access(
         CUSTOMERS,
@@ -209,6 +218,14 @@ MATRIX: dict[str, Access] = {
     "POST /backoffice/v1/transfers/{transfer_ref:str}/release-requests": Access(OFFICERS, json=REASON),
     "POST /backoffice/v1/release-requests/{request_id:int}/approve": Access(OFFICERS, json=REASON),
     "POST /backoffice/v1/release-requests/{request_id:int}/reject": Access(OFFICERS, json=REASON),
+    "GET /backoffice/v1/screening/results": Access(OFFICERS, query={"subjectRef": "{customer_ref}"}),
+    "POST /backoffice/v1/screening/results/{result_id:int}/clear": Access(
+        OFFICERS, json={"entryKey": "ofac-sdn:1", **REASON}
+    ),
+    "GET /backoffice/v1/screening/lists": Access(OFFICERS),
+    "GET /backoffice/v1/screening/lists/versions": Access(OFFICERS),
+    "GET /backoffice/v1/screening/rescreen-jobs": Access(OFFICERS),
+    "GET /backoffice/v1/screening/rescreen-jobs/{job_id:int}": Access(OFFICERS),
     "GET /backoffice/v1/monitoring/rules": Access(RULE_READERS),
     "GET /backoffice/v1/monitoring/rules/{name:str}/versions": Access(RULE_READERS),
     "PUT /backoffice/v1/monitoring/rules/{name:str}": Access(

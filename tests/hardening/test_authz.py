@@ -87,7 +87,7 @@ async def _call(
         headers=headers,
         json=body,
         content=content,
-        params=access.query,
+        params=_filled(access.query, ids),
         data=access.form,
         auth=world.auth(role) or USE_CLIENT_DEFAULT,
     )

@@ -34,6 +34,7 @@ async def test_ids_past_bigint_are_refused_not_crashed(world: World, http: Async
         (f"/backoffice/v1/cases/{BIG}", officer),
         (f"/backoffice/v1/kyc/submissions/{BIG}", officer),
         (f"/backoffice/v1/kyc/documents/{BIG}/image", officer),
+        (f"/backoffice/v1/screening/rescreen-jobs/{BIG}", officer),
         ("/v1/recipients/0", world.sender.headers),
     ]:
         response = await http.get(url, headers=headers)

@@ -4,14 +4,15 @@ The fuzzer, the authorization matrix and the data-at-rest story all need the sam
 with recipients, a funded wallet, quotes and transfers (one paid out to another customer's wallet,
 one held by sanctions screening), a second sender with their own, the person the first sender pays
 (a customer too), two partner banks (A pays every transfer out; B has a payout of its own), staff of
-every role, and back-office objects (a KYC submission with documents, the case of the held
+every role, and back-office objects (a KYC submission sent through the app, the case of the held
 transfer, a release request, a closed settlement window reconciled by partner A).
 :func:`build_world` makes them through the public API where one exists and through the
-capability's service where none does (KYC submission, settlement window close).
+capability's service where none does (settlement window close, partner B's payout).
 """
 
 from __future__ import annotations
 
+import base64
 import itertools
 import uuid
 from dataclasses import dataclass, field
@@ -35,10 +36,10 @@ from backend.partners.settlement import close_by_hand, ensure_windows
 from backend.settings import Settings
 from backend.staff.service import create_staff, login
 from compliance.cases import request_release
-from compliance.kyc_review import DocumentUpload, EnhancedDetails, KycVault, submit_kyc
 from compliance.officers import Officer
-from compliance.privacy import BlindIndex, Sealer
+from compliance.privacy import Sealer
 from compliance.screening import load_list, refresh_screener, store_snapshot
+from compliance.screening.tables import screening_results
 from compliance.tables import cases, kyc_documents
 from fx.market.imports import FileKind, import_file
 from ledger.money import Money
@@ -75,6 +76,7 @@ LISTED = ("Dmitry", "Khoroshev")
 """A name on the tiny OFAC list: a transfer to it is held for review (public data, not the cast's)."""
 STAFF_PASSWORD = "a long enough passphrase"
 JPEG = b"\xff\xd8\xff\xe0" + b"passport photo page" * 10
+JPEG_B64 = base64.b64encode(JPEG).decode()
 
 
 @dataclass(frozen=True)
@@ -274,21 +276,33 @@ async def build_world(http: AsyncClient, engine: AsyncEngine, settings: Settings
     other_quote = await cast.quote(other, "7000.00", "card")
 
     staff = {role: await _staff_headers(engine, settings, roles) for role, roles in STAFF_ROLES.items()}
-    vault = KycVault(Sealer(settings.secrets.data_keys), BlindIndex(settings.secrets.secret_key))
-    documents = [
-        DocumentUpload("passport", JPEG, "image/jpeg", number=secrets.passport, issuing_country="AZ"),
-        DocumentUpload("proof_of_address", JPEG, "image/jpeg"),
-        DocumentUpload("source_of_funds", JPEG, "image/jpeg"),
-    ]
+    kyc = {
+        "targetTier": 2,
+        "address": secrets.address,
+        "sourceOfFunds": "wages from a construction company",
+        "documents": [
+            {
+                "kind": "passport",
+                "contentType": "image/jpeg",
+                "image": JPEG_B64,
+                "number": secrets.passport,
+                "issuingCountry": "AZ",
+            },
+            {"kind": "proof_of_address", "contentType": "image/jpeg", "image": JPEG_B64},
+            {"kind": "source_of_funds", "contentType": "image/jpeg", "image": JPEG_B64},
+        ],
+    }
+    submission = _ok(await http.post("/v1/me/kyc", json=kyc, headers=sender.headers), 201)["submissionId"]
     customer_ref = f"customer:{sender.customer_id}"
     now = datetime.now(UTC)
     async with engine.begin() as conn:
-        details = EnhancedDetails(secrets.address, "wages from a construction company")
-        submission = await submit_kyc(conn, vault, customer_ref, 2, documents, details, current_tier=1)
         document = await conn.scalar(
             select(kyc_documents.c.id).where(
                 kyc_documents.c.submission_id == submission, kyc_documents.c.kind == "passport"
             )
+        )
+        result = await conn.scalar(
+            select(screening_results.c.id).order_by(screening_results.c.id.desc()).limit(1)
         )
         case = await conn.scalar(select(cases.c.id).where(cases.c.customer_ref == customer_ref))
         b_payout = await create_payout(
@@ -352,6 +366,9 @@ async def build_world(http: AsyncClient, engine: AsyncEngine, settings: Settings
             "exception_id": "no-such-exception",
             "submission_id": str(submission),
             "document_id": str(document),
+            "customer_ref": customer_ref,
+            "result_id": str(result),
+            "job_id": "1",
             "case_id": str(case),
             "request_id": str(release),
             "transfer_ref": held["id"],
