@@ -23,6 +23,7 @@ from typing import Literal
 from sqlalchemy import RowMapping, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from compliance.clock import as_utc
 from compliance.screening.model import Subject
 from compliance.screening.results import screen_subject
 from compliance.screening.screener import Screener
@@ -238,9 +239,10 @@ def _job(row: RowMapping) -> RescreenJob:
         id=int(row["id"]),
         status=row["status"],
         list_versions=json.loads(str(row["list_versions"])),
-        started_at=row["started_at"],
-        updated_at=row["updated_at"],
-        finished_at=row["finished_at"],
+        # SQLite returns timestamps naive; every time leaving the store is aware (UTC).
+        started_at=as_utc(row["started_at"]),
+        updated_at=as_utc(row["updated_at"]),
+        finished_at=None if row["finished_at"] is None else as_utc(row["finished_at"]),
         subjects_done=int(row["subjects_done"]),
         reviews=int(row["reviews"]),
         hits=int(row["hits"]),

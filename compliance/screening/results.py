@@ -13,6 +13,7 @@ from decimal import Decimal
 from sqlalchemy import RowMapping, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from compliance.clock import as_utc
 from compliance.screening.memory import apply_cleared_memory
 from compliance.screening.model import Decision, Match, ScreeningResult, Subject
 from compliance.screening.screener import Screener
@@ -158,7 +159,7 @@ def _record(row: RowMapping) -> ScreeningRecord:
         id=int(row["id"]),
         subject_ref=str(row["subject_ref"]),
         subject_fingerprint=str(row["subject_fingerprint"]),
-        screened_at=row["screened_at"],
+        screened_at=as_utc(row["screened_at"]),  # SQLite returns it naive
         trigger=str(row["trigger"]),
         decision=row["decision"],
         top_score=Decimal(str(row["top_score"])),

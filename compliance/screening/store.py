@@ -17,9 +17,10 @@ import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import RowMapping, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from compliance.clock import as_utc
 from compliance.screening.errors import ListRejected, ScreeningError
 from compliance.screening.index import ScreeningIndex
 from compliance.screening.model import ListSnapshot
@@ -95,6 +96,11 @@ class LoadOutcome:
     """Entries in the loaded list."""
     previous_count: int | None
     """Entries in the version it replaced, if any."""
+
+
+def _info(row: RowMapping) -> ListVersionInfo:
+    # SQLite hands back naive timestamps; every time leaving the store is aware (UTC).
+    return ListVersionInfo(**{**row, "loaded_at": as_utc(row["loaded_at"])})
 
 
 _INFO_COLUMNS = (
@@ -199,7 +205,7 @@ async def store_snapshot(
 async def current_versions(conn: AsyncConnection) -> dict[str, ListVersionInfo]:
     """The current version of every list, by list name."""
     rows = (await conn.execute(_CURRENT_INFO)).all()
-    return {row.list_name: ListVersionInfo(**row._mapping) for row in rows}
+    return {row.list_name: _info(row._mapping) for row in rows}
 
 
 async def list_version_history(
@@ -212,7 +218,7 @@ async def list_version_history(
     if before_id is not None:
         statement = statement.where(list_versions.c.id < before_id)
     rows = (await conn.execute(statement)).all()
-    return [ListVersionInfo(**row._mapping) for row in rows]
+    return [_info(row._mapping) for row in rows]
 
 
 async def load_current_snapshots(conn: AsyncConnection) -> dict[str, tuple[int, ListSnapshot]]:
