@@ -36,7 +36,7 @@ from typing import Any, TypeVar, cast
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ledger.errors import LedgerError
-from ledger.journal import post_entries
+from ledger.journal import post_entries, post_entries_at_once
 from ledger.model import Entry, LedgerRequest
 from ledger.retry import backoff, is_retryable
 
@@ -97,6 +97,7 @@ class Batcher:
         self._queue: deque[_Unit] = deque()
         self._in_flight = 0
         self._idle = 0
+        self._gate = asyncio.Lock()
         self._tasks: set[asyncio.Task[None]] = set()
         self.batches = 0
         """Transactions committed (for measurement)."""
@@ -196,38 +197,60 @@ class Batcher:
             await self._run([unit])
 
     async def _attempt(self, batch: _Batch) -> None:
-        ledger_units = [unit for unit in batch.units if unit.request is not None]
-        generic_units = [unit for unit in batch.units if unit.work is not None]
-        async with self._engine.begin() as conn:
-            if ledger_units:
-                outcomes = await post_entries(
-                    conn, [cast(LedgerRequest, unit.request) for unit in ledger_units]
-                )
-                for unit, outcome in zip(ledger_units, outcomes, strict=True):
+        if all(unit.then is None and unit.work is None for unit in batch.units):
+            # Plain ledger requests: on PostgreSQL, usually one statement in its own transaction.
+            requests = [cast(LedgerRequest, unit.request) for unit in batch.units]
+            outcomes = await post_entries_at_once(self._engine, requests)
+            if outcomes is not None:
+                for unit, outcome in zip(batch.units, outcomes, strict=True):
                     if isinstance(outcome, LedgerError):
                         batch.results[id(unit)] = (False, outcome)
-                    elif unit.then is None:
-                        batch.results[id(unit)] = (True, (outcome, None))
                     else:
-                        try:
-                            value = await unit.then(conn, outcome)
-                        except Exception as error:
-                            if is_retryable(error):
-                                raise
-                            raise _ThenFailed(unit, error) from error
-                        batch.results[id(unit)] = (True, (outcome, value))
-            for unit in generic_units:
-                work = cast(Work[Any], unit.work)
-                try:
-                    async with conn.begin_nested():
-                        value = await work(conn)
-                except Exception as error:
-                    if is_retryable(error):
-                        raise
-                    batch.results[id(unit)] = (False, error)
-                else:
-                    batch.results[id(unit)] = (True, (None, value))
+                        batch.results[id(unit)] = (True, (outcome, None))
+                self.units += len(batch.units)
+                return
+        async with self._engine.connect() as conn:
+            try:
+                # Only one batch does its work at a time; the others are committing (waiting for
+                # the log to reach the disk), so work and commits overlap like a pipeline.
+                async with self._gate:
+                    await conn.begin()
+                    await self._work(conn, batch)
+                await conn.commit()
+            except BaseException:
+                await conn.rollback()
+                raise
         self.units += len(batch.units)
+
+    async def _work(self, conn: AsyncConnection, batch: _Batch) -> None:
+        ledger_units = [unit for unit in batch.units if unit.request is not None]
+        generic_units = [unit for unit in batch.units if unit.work is not None]
+        if ledger_units:
+            outcomes = await post_entries(conn, [cast(LedgerRequest, unit.request) for unit in ledger_units])
+            for unit, outcome in zip(ledger_units, outcomes, strict=True):
+                if isinstance(outcome, LedgerError):
+                    batch.results[id(unit)] = (False, outcome)
+                elif unit.then is None:
+                    batch.results[id(unit)] = (True, (outcome, None))
+                else:
+                    try:
+                        value = await unit.then(conn, outcome)
+                    except Exception as error:
+                        if is_retryable(error):
+                            raise
+                        raise _ThenFailed(unit, error) from error
+                    batch.results[id(unit)] = (True, (outcome, value))
+        for unit in generic_units:
+            work = cast(Work[Any], unit.work)
+            try:
+                async with conn.begin_nested():
+                    value = await work(conn)
+            except Exception as error:
+                if is_retryable(error):
+                    raise
+                batch.results[id(unit)] = (False, error)
+            else:
+                batch.results[id(unit)] = (True, (None, value))
 
 
 def _settle(unit: _Unit, ok: bool, value: Any) -> None:

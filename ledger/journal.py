@@ -19,7 +19,8 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ledger import store_pg, store_sqlite
 from ledger.errors import LedgerError, UnknownEntry, error_for_code
@@ -38,6 +39,7 @@ from ledger.model import (
 from ledger.money import Money
 from ledger.planning import Decision, Plan, State, StoredEntry, plan, wanted
 from ledger.requests import canonical
+from ledger.retry import is_retryable
 from ledger.tables import accounts, entries, open_holds, postings
 
 __all__ = [
@@ -45,6 +47,7 @@ __all__ = [
     "expire_holds",
     "get_entry",
     "post_entries",
+    "post_entries_at_once",
     "post_entry",
     "post_pending",
     "void_pending",
@@ -82,6 +85,81 @@ async def post_entries(conn: AsyncConnection, requests: Sequence[LedgerRequest])
     return [form if isinstance(form, LedgerError) else next(outcomes) for form in forms]
 
 
+async def post_entries_at_once(
+    engine: AsyncEngine, requests: Sequence[LedgerRequest]
+) -> list[Entry | LedgerError] | None:
+    """Post entries and holds in one statement, in its own transaction, if all are accepted.
+
+    On PostgreSQL, a batch of new entries that are all accepted (the common case) is locked,
+    checked, written and committed in a single round trip, on a connection in autocommit mode.
+    ``None`` means nothing was written, because some request needs a decision that the statement
+    leaves to :func:`post_entries` (a refusal, an id already used, a hold to resolve, a hot account
+    with every shard busy) or because this is not PostgreSQL: post them with :func:`post_entries`.
+    """
+    if engine.dialect.name != "postgresql":
+        return None
+    now = datetime.now(UTC)
+    forms = [canonical(request, now) for request in requests]
+    checked = [form for form in forms if isinstance(form, dict)]
+    if not checked or any("hold" in form for form in checked):
+        return None
+    if len({form["uid"] for form in checked}) != len(checked):
+        return None
+    try:
+        async with engine.connect() as conn:
+            autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            outcome = await store_pg.post_at_once(autocommit, checked)
+    except DBAPIError as error:
+        if is_retryable(error):
+            raise
+        return None  # let the transactional path find (and report) what is wrong
+    if outcome is None:
+        return None
+    codes, written = outcome
+    ids = {code: account_id for account_id, code in codes.items()}
+    results: list[Entry | LedgerError] = []
+    for form in forms:
+        if isinstance(form, LedgerError):
+            results.append(form)
+            continue
+        item = written[form["uid"]]
+        if isinstance(item, StoredEntry):
+            results.append(_replay(form, item))
+            continue
+        seq, created_at, effective_at = item
+        phase = "pending" if form["k"] == "pending" else "posted"
+        legs = []
+        for code, account_id, side, units, currency in form["p"]:
+            account_id = ids[code] if code is not None else account_id
+            legs.append([account_id, codes[account_id], side, phase, units, currency])
+        results.append(
+            _entry(
+                form,
+                seq=seq,
+                postings=legs,
+                expires_at=form.get("xt"),
+                effective_at=effective_at,
+                created_at=created_at,
+                replayed=False,
+            )
+        )
+    return results
+
+
+def _replay(form: dict[str, Any], stored: StoredEntry) -> Entry | LedgerError:
+    if stored.request_hash != form["h"]:
+        return error_for_code("entry_conflict", f"entry {form['id']} was already posted with other content")
+    return _entry(
+        form,
+        seq=stored.seq,
+        postings=stored.legs,
+        expires_at=stored.expires_at,
+        effective_at=stored.effective_at,
+        created_at=stored.created_at,
+        replayed=True,
+    )
+
+
 def _result(
     form: dict[str, Any],
     decision: Decision,
@@ -113,17 +191,7 @@ def _result(
                 replayed=replayed,
             )
     assert stored is not None
-    if stored.request_hash != form["h"]:
-        return error_for_code("entry_conflict", f"entry {form['id']} was already posted with other content")
-    return _entry(
-        form,
-        seq=stored.seq,
-        postings=stored.legs,
-        expires_at=stored.expires_at,
-        effective_at=stored.effective_at,
-        created_at=stored.created_at,
-        replayed=True,
-    )
+    return _replay(form, stored)
 
 
 def _entry(
