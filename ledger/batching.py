@@ -96,7 +96,6 @@ class Batcher:
         self._max_in_flight = self._config.max_in_flight or default_in_flight
         self._queue: deque[_Unit] = deque()
         self._in_flight = 0
-        self._idle = 0
         self._gate = asyncio.Lock()
         self._tasks: set[asyncio.Task[None]] = set()
         self.batches = 0
@@ -132,7 +131,6 @@ class Batcher:
         self._queue.append(unit)
         if self._in_flight < self._max_in_flight:
             self._in_flight += 1
-            self._idle += 1
             task = asyncio.get_running_loop().create_task(self._drain())
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
@@ -140,23 +138,17 @@ class Batcher:
         return result
 
     async def _drain(self) -> None:
-        """Take a share of the queue, run it, repeat while work is queued.
+        """Take everything queued (up to ``max_batch``), run it, repeat while work is queued.
 
-        The queue is shared out among the drainers about to take from it, so that concurrent
-        callers spread over the batches that can run at once (one preparing while another
-        commits) instead of all piling into one.
+        Callers that arrive together share one batch rather than being spread over several: a
+        bigger batch costs less per caller (one round trip and one commit for all), and further
+        batches start only when work arrives while the others are busy.
         """
         try:
             while self._queue:
-                share = -(-len(self._queue) // self._idle)  # ceiling division
-                units = [self._queue.popleft() for _ in range(min(share, self._config.max_batch))]
-                self._idle -= 1
-                try:
-                    await self._run(units)
-                finally:
-                    self._idle += 1
+                units = [self._queue.popleft() for _ in range(min(len(self._queue), self._config.max_batch))]
+                await self._run(units)
         finally:
-            self._idle -= 1
             self._in_flight -= 1
 
     async def _run(self, units: list[_Unit]) -> None:

@@ -25,7 +25,6 @@ import json
 import random
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
 from uuid import UUID
 
 from sqlalchemy import text
@@ -33,7 +32,17 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ledger.planning import AccountRow, HoldRow, Plan, State, StoredEntry, Wanted
 
-__all__ = ["RetryBatch", "Written", "load", "write"]
+__all__ = [
+    "COUNTERS_SET",
+    "EXISTING",
+    "RetryBatch",
+    "Written",
+    "load",
+    "load_legs",
+    "moment",
+    "preferred_shard",
+    "write",
+]
 
 Written = tuple[int, datetime, datetime] | StoredEntry
 """Per planned entry: ``(seq, created_at, effective_at)``, or the entry another transaction stored."""
@@ -101,7 +110,7 @@ _WAIT_FOR_SHARD = text(
     "SELECT shard FROM ledger_account_shards WHERE account_id = :account AND shard = :shard FOR NO KEY UPDATE"
 )
 
-_EXISTING = text(
+EXISTING = text(
     "SELECT id, seq, request_hash, created_at, effective_at, expires_at FROM ledger_entries "
     "WHERE id = ANY(CAST(:ids AS uuid[]))"
 )
@@ -112,7 +121,7 @@ _STORED_LEGS = text(
     "WHERE p.entry_seq = ANY(CAST(:seqs AS bigint[])) ORDER BY p.entry_seq, p.id"
 )
 
-_COUNTERS_SET = (
+COUNTERS_SET = (
     "SET debits_posted = x.debits_posted + d.dp, credits_posted = x.credits_posted + d.cp,"
     " debits_pending = x.debits_pending + d.dq, credits_pending = x.credits_pending + d.cq"
 )
@@ -153,9 +162,9 @@ _WRITE = text(
     "         coalesce(sum(CASE phase WHEN 'pending' THEN amount WHEN 'released' THEN -amount END)"
     "                  FILTER (WHERE side = 'credit'), 0) AS cq"
     "    FROM legs GROUP BY account_id, shard), "
-    f"a AS (UPDATE ledger_accounts x {_COUNTERS_SET} FROM d"
+    f"a AS (UPDATE ledger_accounts x {COUNTERS_SET} FROM d"
     "       WHERE d.shard IS NULL AND x.id = d.account_id RETURNING 1), "
-    f"s AS (UPDATE ledger_account_shards x {_COUNTERS_SET} FROM d"
+    f"s AS (UPDATE ledger_account_shards x {COUNTERS_SET} FROM d"
     "       WHERE d.shard IS NOT NULL AND x.account_id = d.account_id AND x.shard = d.shard RETURNING 1), "
     "c AS (DELETE FROM ledger_open_holds WHERE hold_id = ANY(CAST(:closed AS uuid[])) RETURNING 1), "
     "o AS ("
@@ -186,7 +195,7 @@ async def load(conn: AsyncConnection, wanted: Wanted) -> State:
     params = {
         "codes": wanted.codes,
         "ids": sorted(set(wanted.account_ids) | hold_accounts),
-        "prefer": _preferred_shard(conn),
+        "prefer": preferred_shard(conn),
         "entry_ids": wanted.entry_ids,
     }
     found, stored = (await conn.execute(_LOAD, params)).one()
@@ -209,9 +218,9 @@ async def load(conn: AsyncConnection, wanted: Wanted) -> State:
     existing = {}
     for entry_id, seq, request_hash, created_at, effective_at, expires_at in stored or ():
         existing[UUID(entry_id)] = StoredEntry(
-            UUID(entry_id), seq, request_hash, _moment(created_at), _moment(effective_at), _time(expires_at)
+            UUID(entry_id), seq, request_hash, moment(created_at), moment(effective_at), _time(expires_at)
         )
-    await _load_legs(conn, list(existing.values()))
+    await load_legs(conn, list(existing.values()))
     return State(
         accounts=accounts,
         by_code={account.code: account for account in accounts.values()},
@@ -221,24 +230,24 @@ async def load(conn: AsyncConnection, wanted: Wanted) -> State:
 
 
 def _time(value: str | None) -> datetime | None:
-    return None if value is None else _moment(value)
+    return None if value is None else moment(value)
 
 
-def _moment(value: str) -> datetime:
+def moment(value: str) -> datetime:
     """A timestamp as JSON renders it (ISO 8601 with an offset), in UTC."""
     return datetime.fromisoformat(value).astimezone(UTC)
 
 
-def _preferred_shard(conn: AsyncConnection) -> int:
+def preferred_shard(conn: AsyncConnection) -> int:
     """A shard number kept for the life of the database connection, so that concurrent
     connections mostly write different shards of a hot account (and skip each other when not)."""
     info = conn.sync_connection.info if conn.sync_connection is not None else {}
-    if "ledger_preferred_shard" not in info:
-        info["ledger_preferred_shard"] = random.randrange(1 << 16)
-    return int(info["ledger_preferred_shard"])
+    if "ledgerpreferred_shard" not in info:
+        info["ledgerpreferred_shard"] = random.randrange(1 << 16)
+    return int(info["ledgerpreferred_shard"])
 
 
-async def _load_legs(conn: AsyncConnection, stored: Sequence[StoredEntry]) -> None:
+async def load_legs(conn: AsyncConnection, stored: Sequence[StoredEntry]) -> None:
     if not stored:
         return
     by_seq = {entry.seq: entry for entry in stored}
@@ -283,7 +292,7 @@ async def write(conn: AsyncConnection, plan: Plan, state: State) -> list[Written
         )
     ).one()
     inserted = {
-        UUID(entry_id): (seq, _moment(created_at), _moment(effective_at))
+        UUID(entry_id): (seq, moment(created_at), moment(effective_at))
         for entry_id, seq, created_at, effective_at in row.inserted or ()
     }
     written: list[Written | None] = []
@@ -307,174 +316,16 @@ async def write(conn: AsyncConnection, plan: Plan, state: State) -> list[Written
     if (row.counters, row.closed, row.opened) != expected:
         raise RuntimeError(f"ledger write: expected {expected} rows changed, got {tuple(row)[1:]}")
     if raced:
-        found = await conn.execute(_EXISTING, {"ids": raced})
+        found = await conn.execute(EXISTING, {"ids": raced})
         stored = {
             row.id: StoredEntry(
                 row.id, row.seq, row.request_hash, row.created_at, row.effective_at, row.expires_at
             )
             for row in found
         }
-        await _load_legs(conn, list(stored.values()))
+        await load_legs(conn, list(stored.values()))
         written = [
             stored[entry.id] if item is None else item
             for entry, item in zip(plan.entries, written, strict=True)
         ]
     return [item for item in written if item is not None]
-
-
-# --------------------------------------------------------------------------------------------------
-# The whole batch in one statement (run it in autocommit mode: one round trip, commit included).
-
-_AT_ONCE = text(
-    "WITH wanted AS ("
-    "  SELECT a.id, a.code, a.currency, a.shards, a.debits_must_not_exceed_credits AS dmnec,"
-    "         a.credits_must_not_exceed_debits AS cmned"
-    "    FROM ledger_accounts a WHERE a.code = ANY(CAST(:codes AS text[]))"
-    "  UNION"
-    "  SELECT a.id, a.code, a.currency, a.shards, a.debits_must_not_exceed_credits,"
-    "         a.credits_must_not_exceed_debits"
-    "    FROM ledger_accounts a WHERE a.id = ANY(CAST(:account_ids AS bigint[]))), "
-    "locked AS ("
-    "  SELECT a.id, a.debits_posted, a.credits_posted, a.debits_pending, a.credits_pending"
-    "    FROM ledger_accounts a WHERE a.id IN (SELECT id FROM wanted WHERE shards = 1)"
-    "   ORDER BY a.id FOR NO KEY UPDATE), "
-    "picked AS ("
-    "  SELECT w.id, s.shard FROM wanted w"
-    "  CROSS JOIN LATERAL ("
-    "    SELECT sh.shard FROM ledger_account_shards sh WHERE sh.account_id = w.id"
-    "     ORDER BY (sh.shard - CAST(:prefer AS integer) % w.shards + w.shards) % w.shards"
-    "     LIMIT 1 FOR NO KEY UPDATE SKIP LOCKED) s"
-    "   WHERE w.shards > 1), "
-    "legs AS ("
-    "  SELECT l.*, w.id AS account_id, w.currency AS account_currency, w.shards,"
-    "         CASE WHEN w.shards > 1 THEN p.shard END AS shard"
-    "    FROM unnest(CAST(:leg_entries AS uuid[]), CAST(:leg_items AS integer[]), CAST(:leg_codes AS text[]),"
-    "                CAST(:leg_refs AS bigint[]), CAST(:leg_sides AS text[]), CAST(:leg_phases AS text[]),"
-    "                CAST(:leg_amounts AS bigint[]), CAST(:leg_currencies AS text[]))"
-    "         WITH ORDINALITY AS l(entry_id, item, code, ref, side, phase, amount, currency, ord)"
-    "    LEFT JOIN wanted w ON w.code = l.code OR w.id = l.ref"
-    "    LEFT JOIN picked p ON p.id = w.id), "
-    # Balance limits after each request in turn (all legs of one request together).
-    "running AS ("
-    "  SELECT w.dmnec, w.cmned,"
-    "         k.debits_posted + k.debits_pending"
-    "           + sum(CASE WHEN l.side = 'debit' THEN l.amount ELSE 0 END) OVER win AS debits_all,"
-    "         k.credits_posted + k.credits_pending"
-    "           + sum(CASE WHEN l.side = 'credit' THEN l.amount ELSE 0 END) OVER win AS credits_all,"
-    "         k.debits_posted"
-    "           + sum(CASE WHEN l.side = 'debit' AND l.phase = 'posted' THEN l.amount ELSE 0 END) OVER win"
-    "           AS debits_posted,"
-    "         k.credits_posted"
-    "           + sum(CASE WHEN l.side = 'credit' AND l.phase = 'posted' THEN l.amount ELSE 0 END) OVER win"
-    "           AS credits_posted"
-    "    FROM legs l JOIN locked k ON k.id = l.account_id JOIN wanted w ON w.id = l.account_id"
-    "  WINDOW win AS (PARTITION BY l.account_id ORDER BY l.item RANGE UNBOUNDED PRECEDING)), "
-    "verdict AS ("
-    "  SELECT NOT EXISTS (SELECT 1 FROM legs WHERE account_id IS NULL OR account_currency <> currency"
-    "                                          OR (shards > 1 AND shard IS NULL))"
-    "     AND NOT EXISTS (SELECT 1 FROM ledger_entries x WHERE x.id = ANY(CAST(:ids AS uuid[])))"
-    "     AND NOT EXISTS (SELECT 1 FROM running r"
-    "                      WHERE (r.dmnec AND r.debits_all > r.credits_posted)"
-    "                         OR (r.cmned AND r.credits_all > r.debits_posted)) AS ok), "
-    "e AS ("
-    "  INSERT INTO ledger_entries (id, kind, pending_id, expires_at, reference, metadata, request_hash,"
-    "                              effective_at, created_at, tx_id)"
-    "  SELECT u.id, u.kind, NULL, u.expires_at, u.reference, CAST(u.metadata AS jsonb),"
-    "         u.request_hash, coalesce(u.effective_at, now()), now(), pg_current_xact_id()::text::bigint"
-    "    FROM unnest(CAST(:ids AS uuid[]), CAST(:kinds AS text[]), CAST(:expires AS timestamptz[]),"
-    "                CAST(:refs AS text[]), CAST(:metas AS text[]), CAST(:hashes AS text[]),"
-    "                CAST(:effective AS timestamptz[]))"
-    "         WITH ORDINALITY AS u(id, kind, expires_at, reference, metadata, request_hash,"
-    "                              effective_at, ord)"
-    "   WHERE (SELECT ok FROM verdict)"
-    "   ORDER BY u.ord"
-    "  ON CONFLICT (id) DO NOTHING"
-    "  RETURNING id, seq, kind, expires_at, created_at, effective_at), "
-    "applied AS (SELECT l.*, e.seq, e.created_at FROM legs l JOIN e ON e.id = l.entry_id), "
-    "p AS ("
-    "  INSERT INTO ledger_postings (entry_seq, account_id, currency, side, phase, amount, created_at)"
-    "  SELECT seq, account_id, currency, side, phase, amount, created_at FROM applied ORDER BY ord), "
-    "d AS ("
-    "  SELECT account_id, shard,"
-    "         coalesce(sum(amount) FILTER (WHERE side = 'debit' AND phase = 'posted'), 0) AS dp,"
-    "         coalesce(sum(amount) FILTER (WHERE side = 'credit' AND phase = 'posted'), 0) AS cp,"
-    "         coalesce(sum(amount) FILTER (WHERE side = 'debit' AND phase = 'pending'), 0) AS dq,"
-    "         coalesce(sum(amount) FILTER (WHERE side = 'credit' AND phase = 'pending'), 0) AS cq"
-    "    FROM applied GROUP BY account_id, shard), "
-    f"a AS (UPDATE ledger_accounts x {_COUNTERS_SET} FROM d"
-    "       WHERE d.shard IS NULL AND x.id = d.account_id RETURNING 1), "
-    f"s AS (UPDATE ledger_account_shards x {_COUNTERS_SET} FROM d"
-    "       WHERE d.shard IS NOT NULL AND x.account_id = d.account_id AND x.shard = d.shard RETURNING 1), "
-    "o AS ("
-    "  INSERT INTO ledger_open_holds (hold_id, expires_at)"
-    "  SELECT id, expires_at FROM e WHERE kind = 'pending' RETURNING 1) "
-    "SELECT (SELECT ok FROM verdict) AS applied,"
-    " (SELECT json_agg(json_build_array(w.id, w.code)) FROM wanted w) AS accounts,"
-    " (SELECT json_agg(json_build_array(e.id, e.seq, e.created_at, e.effective_at)) FROM e) AS inserted,"
-    " ledger_assert("
-    "   (SELECT count(*) FROM a) + (SELECT count(*) FROM s)"
-    "     = (SELECT count(*) FROM (SELECT DISTINCT account_id, shard FROM applied) t)"
-    "   AND (SELECT count(*) FROM o) = (SELECT count(*) FROM e WHERE kind = 'pending'),"
-    "   'ledger: a batch moved other counters than its postings') AS consistent"
-)
-
-
-async def post_at_once(
-    conn: AsyncConnection, forms: Sequence[dict[str, Any]]
-) -> tuple[dict[int, str], dict[UUID, Written]] | None:
-    """Post standard entries and holds in one statement, if every one of them is accepted.
-
-    Run on a connection in autocommit mode, the statement is its own transaction: it locks,
-    checks, writes and commits in one round trip. ``None`` when it wrote nothing because some
-    request needs a decision (a refusal, an existing id, a busy hot account): post them the usual
-    way. Otherwise the account codes by id and, per entry id, what was written (another
-    transaction's entry, for an id it stored in the meantime).
-    """
-    legs = [(form["uid"], index, leg) for index, form in enumerate(forms) for leg in form["p"]]
-    row = (
-        await conn.execute(
-            _AT_ONCE,
-            {
-                "codes": sorted({leg[0] for _, _, leg in legs if leg[0] is not None}),
-                "account_ids": sorted({leg[1] for _, _, leg in legs if leg[1] is not None}),
-                "prefer": _preferred_shard(conn),
-                "leg_entries": [entry_id for entry_id, _, _ in legs],
-                "leg_items": [index for _, index, _ in legs],
-                "leg_codes": [leg[0] for _, _, leg in legs],
-                "leg_refs": [leg[1] for _, _, leg in legs],
-                "leg_sides": [leg[2] for _, _, leg in legs],
-                "leg_phases": [
-                    "pending" if forms[index]["k"] == "pending" else "posted" for _, index, _ in legs
-                ],
-                "leg_amounts": [leg[3] for _, _, leg in legs],
-                "leg_currencies": [leg[4] for _, _, leg in legs],
-                "ids": [form["uid"] for form in forms],
-                "kinds": [form["k"] for form in forms],
-                "expires": [form.get("xt") for form in forms],
-                "refs": [form.get("r") for form in forms],
-                "metas": [json.dumps(form.get("m") or {}, separators=(",", ":")) for form in forms],
-                "hashes": [form["h"] for form in forms],
-                "effective": [form.get("et") for form in forms],
-            },
-        )
-    ).one()
-    if not row.applied:
-        return None
-    codes = {account_id: code for account_id, code in row.accounts or ()}
-    written: dict[UUID, Written] = {
-        UUID(entry_id): (seq, _moment(created_at), _moment(effective_at))
-        for entry_id, seq, created_at, effective_at in row.inserted or ()
-    }
-    raced = [form["uid"] for form in forms if form["uid"] not in written]
-    if raced:
-        for found in await conn.execute(_EXISTING, {"ids": raced}):
-            written[found.id] = StoredEntry(
-                found.id,
-                found.seq,
-                found.request_hash,
-                found.created_at,
-                found.effective_at,
-                found.expires_at,
-            )
-        await _load_legs(conn, [item for item in written.values() if isinstance(item, StoredEntry)])
-    return codes, written
