@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 export KORPU_ENV ?= dev
 
-.PHONY: install run test lint typecheck pytest migrate seed clean
+.PHONY: install compile-messages run test lint typecheck pytest migrate seed clean
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -13,7 +13,11 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) compile-messages
+
+## gettext catalogs: backend/i18n/locales/*/LC_MESSAGES/messages.po -> .mo
+compile-messages: $(STAMP)
+	$(BIN)/pybabel compile --domain messages --directory backend/i18n/locales
 
 migrate: install
 	$(BIN)/korpu db upgrade
@@ -22,8 +26,9 @@ seed: migrate
 	$(BIN)/korpu demo seed
 
 ## make run: install, migrate the embedded SQLite database, load demo data, serve on 127.0.0.1:8000
+## (with the mock partner bank on 127.0.0.1:8100 and an outbox worker beside it)
 run: seed
-	$(BIN)/korpu serve
+	$(BIN)/korpu demo run
 
 lint: install
 	$(BIN)/ruff check backend ledger fx compliance mobile_api tests

@@ -12,15 +12,36 @@ from litestar import Litestar
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
+from litestar.plugins.pydantic import PydanticPlugin
 from litestar.types import ControllerRouterHandler
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from backend.backoffice import BACKOFFICE_CONTROLLERS
 from backend.db import create_engine
 from backend.health import HealthController
+from backend.identity.container import build_identity
+from backend.identity.dev_inbox import DevSmsController, dev_inbox_enabled
+from backend.identity.guards import CustomerAuthMiddleware, identity_dependencies
 from backend.logs import configure_logging
+from backend.metrics import MetricsController, prometheus_config
 from backend.middleware import RequestIdMiddleware
+from backend.policy.api import PolicyApiController
+from backend.policy.dashboard import PolicyDashboardController
+from backend.policy.our_price_fx import QuoteEngineOurPrice
 from backend.problems import exception_handlers, problem_details_plugin
+from backend.quotes import quote_service
 from backend.settings import Settings, get_settings
+from backend.staff.controllers import StaffAuthController
+from backend.staff.guards import staff_dependencies
+from backend.stores import store_registry
+from backend.transfers.wiring import install_transfer_services
+from mobile_api.auth import AuthController
+from mobile_api.compare import CompareController
+from mobile_api.me import MeController
+from mobile_api.quotes import QuotesController
+from mobile_api.recipients import RecipientsController
+from mobile_api.transfers import TransfersController
+from mobile_api.wallet import WalletController
 
 __all__ = ["create_app"]
 
@@ -35,7 +56,27 @@ API_DESCRIPTION = """Körpü remittance pilot API.
 
 def route_handlers(settings: Settings) -> Sequence[ControllerRouterHandler]:
     """Every router of the service; capabilities add theirs here."""
-    handlers: list[ControllerRouterHandler] = [HealthController]
+    import backend.outbox.metrics  # noqa: F401  (registers the outbox lag gauge's scrape hook)
+    from backend.partners.api import partner_router
+    from backend.partners.backoffice import PartnerBackofficeController
+
+    handlers: list[ControllerRouterHandler] = [
+        HealthController,
+        MetricsController,
+        StaffAuthController,
+        *BACKOFFICE_CONTROLLERS,
+        AuthController,
+        MeController,
+        RecipientsController,
+        QuotesController,
+        TransfersController,
+        WalletController,
+        partner_router(),
+        PartnerBackofficeController,
+    ]
+    if dev_inbox_enabled(settings):
+        handlers.append(DevSmsController)
+    handlers += [PolicyApiController, PolicyDashboardController, CompareController]
     return handlers
 
 
@@ -45,7 +86,13 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
     configure_logging(settings.log_level)
     owns_engine = engine is None
     engine = engine or create_engine(settings.database_url, pool_size=settings.db_pool_size)
-    state = State({"settings": settings, "engine": engine})
+    stores = store_registry(settings)
+    state = State(
+        {"settings": settings, "engine": engine, "identity": build_identity(settings, engine, stores)}
+    )
+
+    state["our_price_source"] = QuoteEngineOurPrice(quote_service(state))
+    install_transfer_services(state, settings, engine)
 
     async def dispose_engine(app: Litestar) -> None:
         if owns_engine:
@@ -61,10 +108,16 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
             path="/schema",
             render_plugins=[SwaggerRenderPlugin(path="/"), JsonRenderPlugin(path="/openapi.json")],
         ),
-        plugins=[problem_details_plugin()],
+        # prefer_alias: replies and the OpenAPI document use the camelCase aliases of the models.
+        plugins=[problem_details_plugin(), PydanticPlugin(prefer_alias=True)],
         exception_handlers=exception_handlers(),
+        stores=stores,
+        # Every /v1 route needs a signed-in customer unless its opt says otherwise (backend.identity.guards).
+        middleware=[prometheus_config().middleware, CustomerAuthMiddleware],
+        dependencies={**staff_dependencies, **identity_dependencies()},
         on_shutdown=[dispose_engine],
         debug=False,
+        logging_config=None,  # backend.logs owns logging: one JSON line per record
     )
     # Outermost, around Litestar's own router, so that unrouted requests (404, 405) carry an id too.
     app.asgi_handler = RequestIdMiddleware(app.asgi_handler)

@@ -52,6 +52,8 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     workers = workers or settings.workers
     _check_port_free(host, port)
     _check_database_reachable(settings)
+    if workers > 1:
+        _prepare_multiprocess_metrics(settings)
     uvicorn.run(
         "backend.app:create_app",
         factory=True,
@@ -62,6 +64,17 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
         access_log=False,
         proxy_headers=False,
     )
+
+
+def _prepare_multiprocess_metrics(settings: Settings) -> None:
+    """Each worker writes its samples to a shared folder that /metrics aggregates; start it empty."""
+    import os
+    import shutil
+
+    folder = settings.var_dir / "prometheus"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder.resolve())
 
 
 def _check_port_free(host: str, port: int) -> None:
@@ -138,8 +151,54 @@ def demo_seed() -> None:
     click.echo("demo data ready")
 
 
-cli.add_command(ledger)
-cli.add_command(bench)
+def _register_capabilities() -> None:
+    """Command groups of each capability, one line each."""
+    from backend.bench_quotes import quotes as bench_quotes
+    from backend.compliance_cli import compliance
+    from backend.fx_cli import fx
+    from backend.partners.cli import outbox, partners, settlement, worker
+    from backend.policy.cli import prices
+    from backend.staff.cli import staff
+
+    cli.add_command(staff)
+    cli.add_command(compliance)
+    cli.add_command(fx)
+    cli.add_command(prices)
+    cli.add_command(ledger)
+    cli.add_command(bench)
+    bench.add_command(bench_quotes)
+    cli.add_command(partners)
+    cli.add_command(worker)
+    cli.add_command(outbox)
+    cli.add_command(settlement)
+
+
+_register_capabilities()
+
+
+@demo.command("run")
+@click.option("--bank-port", type=int, default=8100, show_default=True, help="Port of the mock partner bank.")
+def demo_run(bank_port: int) -> None:
+    """Dev only: the API plus its companions, the mock partner bank and an outbox worker."""
+    import subprocess
+
+    settings = _settings()
+    if settings.env != "dev":
+        _fail("korpu demo run is for KORPU_ENV=dev; in prod run korpu serve and korpu worker separately")
+    _check_port_free(settings.host, bank_port)
+    api_url = f"http://{settings.host}:{settings.port}"
+    me = [sys.executable, "-m", "backend.cli"]
+    companions = [
+        subprocess.Popen([*me, "partners", "mock-bank", "--port", str(bank_port), "--api-url", api_url]),  # noqa: S603
+        subprocess.Popen([*me, "worker"]),  # noqa: S603
+    ]
+    try:
+        serve.main(args=[], standalone_mode=False)
+    finally:
+        for process in companions:
+            process.terminate()
+        for process in companions:
+            process.wait(timeout=10)
 
 
 def main(argv: list[str] | None = None) -> None:

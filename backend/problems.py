@@ -22,6 +22,7 @@ from litestar.plugins.problem_details import (
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.types import ExceptionHandlersMap
 
+from backend.i18n import translator_for
 from backend.logs import request_id_var
 
 __all__ = ["Problem", "exception_handlers", "problem_details_plugin"]
@@ -78,6 +79,13 @@ def _handle(request: Request[Any, Any, Any], exc: ProblemDetailsException) -> Re
     exc.extra = extra
     if exc.type_ is None:
         exc.type_ = f"https://korpu.az/problems/{extra['code']}"
+    # Titles and details that are catalog message ids come out in the caller's language.
+    translator = translator_for(request.headers.get("accept-language"))
+    if exc.title:
+        exc.title = translator.gettext(exc.title)
+    if exc.detail:
+        exc.detail = translator.gettext(exc.detail)
+    exc.headers = {**(exc.headers or {}), "Content-Language": translator.language}
     return exc.to_response(request)
 
 
@@ -108,7 +116,16 @@ def _from_any_exception(exc: Exception) -> ProblemDetailsException:
     status = getattr(exc, "status", None)
     if isinstance(code, str) and isinstance(status, int):
         extra = getattr(exc, "extra", None)
-        return Problem(status, code, str(exc), extra=extra if isinstance(extra, dict) else None)
+        title = getattr(exc, "title", None)
+        headers = getattr(exc, "headers", None)
+        return Problem(
+            status,
+            code,
+            str(exc),
+            title=title if isinstance(title, str) else None,
+            extra=extra if isinstance(extra, dict) else None,
+            headers=headers if isinstance(headers, dict) and headers else None,
+        )
     logger.error("unhandled error", exc_info=exc)
     return Problem(HTTP_500_INTERNAL_SERVER_ERROR, "internal_error", "Something went wrong on our side.")
 

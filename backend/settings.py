@@ -70,6 +70,12 @@ class Settings:
     """How long a quote's rate is guaranteed."""
     db_pool_size: int = 20
     """Connections per process on PostgreSQL."""
+    sms_url: str | None = None
+    """The SMS gateway's send endpoint (required in prod); unset elsewhere means the dev inbox."""
+    sms_token: str | None = field(default=None, repr=False)
+    """Bearer token for the SMS gateway. Never logged."""
+    dev_sms_inbox: bool = False
+    """Serve ``GET /dev/sms``, the inbox of codes that were not really sent (on in dev; never in prod)."""
     secrets: Secrets = field(default_factory=lambda: _generate_secrets())
     """Key material; see :class:`Secrets`."""
 
@@ -94,9 +100,16 @@ class Settings:
         _check_database_url(database_url)
         port = _int(get("PORT", "8000"), "KORPU_PORT", low=1, high=65535)
         workers = _int(get("WORKERS", "1"), "KORPU_WORKERS", low=1, high=64)
+        dev_sms_inbox = _flag(get("DEV_SMS_INBOX", "1" if env == "dev" else "0"), "KORPU_DEV_SMS_INBOX")
         log_level = (get("LOG_LEVEL", "INFO") or "INFO").upper()
         if log_level not in _LOG_LEVELS:
             raise ConfigError(f"KORPU_LOG_LEVEL must be one of {', '.join(_LOG_LEVELS)}, not {log_level!r}")
+        loaded_secrets = _load_secrets(env, var_dir, get)  # type: ignore[arg-type]  # env checked above
+        sms_url = get("SMS_URL") or None
+        if env == "prod" and dev_sms_inbox:
+            raise ConfigError("KORPU_DEV_SMS_INBOX cannot be on in prod")
+        if env == "prod" and sms_url is None:
+            raise ConfigError("missing KORPU_SMS_URL in prod: sign-in codes need an SMS gateway")
         return cls(
             env=env,  # type: ignore[arg-type]  # checked against _ENVIRONMENTS above
             database_url=database_url,
@@ -108,7 +121,10 @@ class Settings:
             redis_url=get("REDIS_URL") or None,
             quote_ttl_seconds=_int(get("QUOTE_TTL_SECONDS", "1800"), "KORPU_QUOTE_TTL_SECONDS", 1, 86400),
             db_pool_size=_int(get("DB_POOL_SIZE", "20"), "KORPU_DB_POOL_SIZE", 1, 500),
-            secrets=_load_secrets(env, var_dir, get),  # type: ignore[arg-type]  # env checked above
+            sms_url=sms_url,
+            sms_token=get("SMS_TOKEN") or None,
+            dev_sms_inbox=dev_sms_inbox,
+            secrets=loaded_secrets,
         )
 
 
@@ -120,6 +136,15 @@ def _int(raw: str | None, name: str, low: int, high: int) -> int:
     if not low <= value <= high:
         raise ConfigError(f"{name} must be between {low} and {high}, not {value}")
     return value
+
+
+def _flag(raw: str | None, name: str) -> bool:
+    value = (raw or "").strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off", ""):
+        return False
+    raise ConfigError(f"{name} must be 1 or 0, not {raw!r}")
 
 
 def _check_database_url(url: str) -> None:

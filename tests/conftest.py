@@ -13,6 +13,7 @@ import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import uvicorn
@@ -112,8 +113,14 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
+    # The dev SMS inbox is on so that HTTP tests sign in the way a developer does (tests/signin.py).
     return Settings.from_env(
-        {"KORPU_ENV": "test", "KORPU_DATABASE_URL": database_url, "KORPU_VAR_DIR": str(tmp_path / "var")}
+        {
+            "KORPU_ENV": "test",
+            "KORPU_DATABASE_URL": database_url,
+            "KORPU_VAR_DIR": str(tmp_path / "var"),
+            "KORPU_DEV_SMS_INBOX": "1",
+        }
     )
 
 
@@ -161,3 +168,32 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
             f"database backend {kind}: {summary.get('passed', 0)} passed, {summary.get('failed', 0)} failed, "
             f"{summary.get('skipped', 0)} skipped"
         )
+
+
+@pytest.fixture
+def make_staff(engine: AsyncEngine, settings: Settings, http: AsyncClient) -> Any:
+    """``await make_staff("officer")`` creates a staff member with those roles, signs in over HTTP,
+    and returns the ``Authorization`` headers for that session."""
+    import pyotp
+
+    from backend.staff.service import create_staff
+    from compliance.privacy import Sealer
+
+    counter = iter(range(1, 10_000))
+
+    async def make(*roles: str) -> dict[str, str]:
+        username = f"staff{next(counter)}-{'-'.join(roles)}"
+        password = "correct horse battery staple"
+        async with engine.begin() as conn:
+            _, secret = await create_staff(
+                conn, Sealer(settings.secrets.data_keys), username, list(roles), password
+            )
+        response = await http.post(
+            "/backoffice/v1/auth/login",
+            json={"username": username, "password": password, "totp": pyotp.TOTP(secret).now()},
+        )
+        assert response.status_code == 200, response.text
+        http.cookies.clear()  # the session must travel in the header only, as the caller chooses
+        return {"Authorization": f"Bearer {response.json()['token']}"}
+
+    return make

@@ -134,3 +134,36 @@ def test_port_in_use_stops_serve_with_one_line(tmp_path: Path) -> None:
     assert result.stderr.strip() == (
         f"korpu: error: port {port} on 127.0.0.1 is already in use; set KORPU_PORT or stop the other server"
     )
+
+
+def test_log_lines_are_json_with_the_request_id() -> None:
+    import json
+    import logging
+
+    from backend.logs import JsonFormatter, request_id_var
+
+    token = request_id_var.set("req-12345678")
+    try:
+        record = logging.makeLogRecord(
+            {
+                "name": "korpu.test",
+                "levelno": 20,
+                "levelname": "INFO",
+                "msg": "transfer created",
+                "transferId": "t-1",
+            }
+        )
+        line = json.loads(JsonFormatter().format(record))
+    finally:
+        request_id_var.reset(token)
+    assert line["requestId"] == "req-12345678"
+    assert line["msg"] == "transfer created"
+    assert line["transferId"] == "t-1"
+
+
+async def test_metrics_expose_request_latency(http: AsyncClient) -> None:
+    await http.get("/schema/openapi.json")
+    response = await http.get("/metrics")
+    assert response.status_code == 200
+    assert "korpu_request_duration_seconds" in response.text
+    assert "korpu_outbox_lag_seconds" in response.text

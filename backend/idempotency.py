@@ -1,0 +1,159 @@
+"""Idempotency keys for every money-moving POST (Stripe's contract).
+
+The record and the work it guards commit in one database transaction, so a request either left
+both (and a retry replays the stored reply) or neither (and a retry runs afresh). The rules a
+client sees:
+
+* same key, same body, first request finished: the first reply is replayed, byte for byte;
+* same key, other body: 422 ``idempotency_key_reused``;
+* same key while the first request is still running: 409 ``idempotency_key_in_use``.
+
+"Still running" is detected on PostgreSQL with a transaction-scoped advisory lock taken without
+waiting (``pg_try_advisory_xact_lock``) on a hash of the scope and key: the first request holds it
+until its transaction ends, a concurrent one fails to take it and answers 409 at once instead of
+queueing behind it. On SQLite, writers are serialised (``BEGIN IMMEDIATE``), so a second request
+only runs after the first committed and finds its stored reply.
+
+Keys are scoped (e.g. ``customer:42``) so one client's key never collides with another's.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Integer,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    bindparam,
+    insert,
+    select,
+    text,
+)
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from backend.schema import metadata
+
+__all__ = [
+    "IdempotencyKeyInUse",
+    "IdempotencyKeyMissing",
+    "IdempotencyKeyReused",
+    "StoredReply",
+    "claim",
+    "fingerprint",
+    "idempotency_keys",
+    "store_reply",
+]
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("scope", String(64), nullable=False),
+    Column("key", String(255), nullable=False),
+    Column("request_hash", String(64), nullable=False),
+    Column("status_code", Integer, nullable=False),
+    Column("body", JSON, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("scope", "key", name="pk_idempotency_keys"),
+)
+
+
+class IdempotencyKeyMissing(Exception):
+    code = "idempotency_key_missing"
+    status = 400
+
+    def __init__(self) -> None:
+        super().__init__("This request moves money: send an Idempotency-Key header (e.g. a UUID).")
+
+
+class IdempotencyKeyReused(Exception):
+    code = "idempotency_key_reused"
+    status = 422
+
+    def __init__(self) -> None:
+        super().__init__("This Idempotency-Key was already used with a different request body.")
+
+
+class IdempotencyKeyInUse(Exception):
+    code = "idempotency_key_in_use"
+    status = 409
+
+    def __init__(self) -> None:
+        super().__init__("A request with this Idempotency-Key is still being processed; retry shortly.")
+
+
+@dataclass(frozen=True, slots=True)
+class StoredReply:
+    """The reply of the first request with this key."""
+
+    status_code: int
+    body: Any
+
+
+def fingerprint(method: str, path: str, body: Any) -> str:
+    """A stable hash of what the request asks for (canonical JSON, so key order does not matter)."""
+    canonical = json.dumps([method.upper(), path, body], sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _lock_id(scope: str, key: str) -> int:
+    digest = hashlib.blake2b(f"{scope}\x00{key}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+_lookup = select(
+    idempotency_keys.c.request_hash, idempotency_keys.c.status_code, idempotency_keys.c.body
+).where(idempotency_keys.c.scope == bindparam("scope"), idempotency_keys.c.key == bindparam("key"))
+_try_lock = text("SELECT pg_try_advisory_xact_lock(:lock_id)")
+_insert = insert(idempotency_keys)
+
+
+async def claim(conn: AsyncConnection, scope: str, key: str | None, request_hash: str) -> StoredReply | None:
+    """Start guarded work in the caller's transaction: ``None`` means go ahead (then call
+    :func:`store_reply` in the same transaction); a :class:`StoredReply` means replay it."""
+    if not key:
+        raise IdempotencyKeyMissing()
+    if len(key) > 255:
+        raise IdempotencyKeyReused()
+    if conn.dialect.name == "postgresql":
+        acquired = (await conn.execute(_try_lock, {"lock_id": _lock_id(scope, key)})).scalar_one()
+        if not acquired:
+            raise IdempotencyKeyInUse()
+    row = (await conn.execute(_lookup, {"scope": scope, "key": key})).first()
+    if row is None:
+        return None
+    if row.request_hash != request_hash:
+        raise IdempotencyKeyReused()
+    return StoredReply(status_code=row.status_code, body=row.body)
+
+
+async def store_reply(
+    conn: AsyncConnection,
+    scope: str,
+    key: str,
+    request_hash: str,
+    status_code: int,
+    body: Any,
+    *,
+    now: datetime | None = None,
+) -> None:
+    """Record the reply, in the same transaction as the work it answers for."""
+    await conn.execute(
+        _insert,
+        {
+            "scope": scope,
+            "key": key,
+            "request_hash": request_hash,
+            "status_code": status_code,
+            "body": body,
+            "created_at": now or datetime.now(UTC),
+        },
+    )

@@ -1,0 +1,1 @@
+"""The transactional outbox: events enqueued in the caller's transaction, delivered at least once."""

@@ -1,0 +1,214 @@
+"""The outbox worker: claims due events, delivers them, and records the outcome.
+
+Many workers may run at once. Claiming is one short transaction that takes the head event of each
+stream (an aggregate's events for one destination, in sequence order), skips rows another worker has
+locked (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; on SQLite ``BEGIN IMMEDIATE`` serialises the
+claims) and leases them to this worker. Delivery happens outside any transaction, so a slow
+receiver holds no database lock. The outcome is written only if the lease is still ours.
+
+An event that fails is retried with exponential backoff and jitter; after ``max_attempts`` it is
+dead-lettered, and its stream waits (later events of the same aggregate and destination are held
+back) until someone re-drives it. Delivery is at least once: a worker that dies after delivering
+but before recording leaves the event to be delivered again once its lease ends, with the same id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import socket
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Update, and_, bindparam, exists, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from backend.clock import utcnow
+from backend.outbox.delivery import DeliveryDeferred, DeliveryFailed, Dispatcher
+from backend.outbox.events import StoredEvent
+from backend.outbox.tables import outbox_events
+
+__all__ = ["OutboxWorker", "WorkerConfig", "backoff_delay"]
+
+logger = logging.getLogger("korpu.outbox")
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerConfig:
+    """How a worker claims, retries and gives up."""
+
+    batch_size: int = 20
+    """Events claimed per round (at most one per stream)."""
+    max_attempts: int = 24
+    """Attempts before an event is dead-lettered."""
+    base_delay_seconds: float = 2.0
+    """Delay after the first failed attempt; doubles with each further failure."""
+    max_delay_seconds: float = 3600.0
+    """Ceiling of the retry delay."""
+    lease_seconds: float = 120.0
+    """How long a claim lasts; longer than the slowest delivery a handler allows."""
+    poll_interval_seconds: float = 1.0
+    """Pause when there is nothing to do."""
+
+
+def backoff_delay(attempts: int, config: WorkerConfig, rng: random.Random | None = None) -> float:
+    """Seconds to wait after ``attempts`` failed attempts: exponential, capped, with jitter in [50%, 100%]."""
+    ceiling = min(config.max_delay_seconds, config.base_delay_seconds * (2 ** max(0, attempts - 1)))
+    fraction = rng.random() if rng is not None else random.random()
+    return float(ceiling * (0.5 + 0.5 * fraction))
+
+
+_earlier = outbox_events.alias("earlier")
+_claimable = (
+    select(outbox_events.c.id)
+    .where(
+        outbox_events.c.status == "pending",
+        outbox_events.c.next_attempt_at <= bindparam("now"),
+        (outbox_events.c.locked_until.is_(None)) | (outbox_events.c.locked_until <= bindparam("now")),
+        ~exists().where(
+            and_(
+                _earlier.c.aggregate_type == outbox_events.c.aggregate_type,
+                _earlier.c.aggregate_id == outbox_events.c.aggregate_id,
+                _earlier.c.destination == outbox_events.c.destination,
+                _earlier.c.sequence < outbox_events.c.sequence,
+                _earlier.c.status != "delivered",
+            )
+        ),
+    )
+    .order_by(outbox_events.c.next_attempt_at, outbox_events.c.created_at, outbox_events.c.id)
+    .limit(bindparam("limit"))
+    .with_for_update(skip_locked=True, of=outbox_events)
+)
+_lease = (
+    update(outbox_events)
+    .where(outbox_events.c.id.in_(bindparam("ids", expanding=True)))
+    .values(
+        locked_by=bindparam("worker"),
+        locked_until=bindparam("until"),
+        attempts=outbox_events.c.attempts + 1,
+    )
+    .returning(*outbox_events.c)
+)
+_ours = and_(outbox_events.c.id == bindparam("event_id"), outbox_events.c.locked_by == bindparam("worker"))
+_delivered = (
+    update(outbox_events)
+    .where(_ours)
+    .values(
+        status="delivered", delivered_at=bindparam("now"), locked_by=None, locked_until=None, last_error=None
+    )
+)
+_retry = (
+    update(outbox_events)
+    .where(_ours)
+    .values(
+        next_attempt_at=bindparam("next_at"), locked_by=None, locked_until=None, last_error=bindparam("error")
+    )
+)
+_deferred = (
+    update(outbox_events)
+    .where(_ours)
+    .values(
+        next_attempt_at=bindparam("next_at"),
+        locked_by=None,
+        locked_until=None,
+        attempts=outbox_events.c.attempts - 1,
+        last_error=bindparam("error"),
+    )
+)
+_dead = (
+    update(outbox_events)
+    .where(_ours)
+    .values(
+        status="dead",
+        dead_at=bindparam("now"),
+        locked_by=None,
+        locked_until=None,
+        last_error=bindparam("error"),
+    )
+)
+
+
+class OutboxWorker:
+    """Delivers outbox events through a :class:`Dispatcher`; run :meth:`run_once` or :meth:`run`."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        dispatcher: Dispatcher,
+        config: WorkerConfig | None = None,
+        *,
+        worker_id: str | None = None,
+    ) -> None:
+        self.engine = engine
+        self.dispatcher = dispatcher
+        self.config = config or WorkerConfig()
+        self.worker_id = worker_id or f"{socket.gethostname()[:30]}-{uuid.uuid4().hex[:12]}"
+
+    async def claim(self, now: datetime | None = None) -> list[StoredEvent]:
+        """Lease up to ``batch_size`` due events to this worker (one short transaction)."""
+        moment = now or utcnow()
+        async with self.engine.begin() as conn:
+            ids = list(
+                (await conn.execute(_claimable, {"now": moment, "limit": self.config.batch_size})).scalars()
+            )
+            if not ids:
+                return []
+            until = moment + timedelta(seconds=self.config.lease_seconds)
+            rows = (
+                await conn.execute(_lease, {"ids": ids, "worker": self.worker_id, "until": until})
+            ).mappings()
+            return sorted((StoredEvent.from_row(row) for row in rows), key=lambda e: (e.created_at, e.id))
+
+    async def run_once(self) -> int:
+        """Claim one batch and deliver it; return how many events were attempted."""
+        events = await self.claim()
+        # Only the head of each stream is claimed, so one batch can be delivered in parallel.
+        await asyncio.gather(*(self._deliver(event) for event in events))
+        return len(events)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Deliver until ``stop`` is set."""
+        while not stop.is_set():
+            try:
+                done = await self.run_once()
+            except Exception:  # a database hiccup must not end the worker
+                logger.exception("outbox round failed")
+                done = 0
+            if not done:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=self.config.poll_interval_seconds)
+
+    async def _deliver(self, event: StoredEvent) -> None:
+        keys = {"event_id": event.id, "worker": self.worker_id}
+        try:
+            await self.dispatcher.deliver(event)
+        except DeliveryDeferred as deferred:
+            await self._record(_deferred, {**keys, "next_at": deferred.until, "error": str(deferred)[:1000]})
+            return
+        except Exception as exc:
+            permanent = isinstance(exc, DeliveryFailed) and exc.permanent
+            error = str(exc) if isinstance(exc, DeliveryFailed) else f"{type(exc).__name__} in handler"
+            if not isinstance(exc, DeliveryFailed):
+                logger.exception("delivery handler raised", extra={"eventId": event.id, "topic": event.topic})
+            now = utcnow()
+            if permanent or event.attempts >= self.config.max_attempts:
+                await self._record(_dead, {**keys, "now": now, "error": error[:1000]})
+                logger.warning(
+                    "event dead-lettered",
+                    extra={"eventId": event.id, "topic": event.topic, "attempts": event.attempts},
+                )
+                return
+            next_at = now + timedelta(seconds=backoff_delay(event.attempts, self.config))
+            await self._record(_retry, {**keys, "next_at": next_at, "error": error[:1000]})
+            return
+        await self._record(_delivered, {**keys, "now": utcnow()})
+
+    async def _record(self, statement: Update, values: dict[str, object]) -> None:
+        async with self.engine.begin() as conn:
+            result = await conn.execute(statement, values)
+            if result.rowcount == 0:
+                # Our lease ran out and another worker took the event: its outcome wins.
+                logger.warning("lease lost before recording", extra={"eventId": values["event_id"]})

@@ -1,0 +1,1 @@
+"""Partner banks: API keys, signed requests, payouts, webhooks, settlement and reconciliation."""

@@ -1,0 +1,1 @@
+"""The orchestration of a remittance: quote, checks, ledger hold, payout, and its timeline."""

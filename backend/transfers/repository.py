@@ -1,0 +1,186 @@
+"""Reads and writes of transfers and their timeline (SQLAlchemy Core, statements built once)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import and_, bindparam, insert, or_, select, update
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from backend.transfers.model import TimelineEvent, Transfer, TransferNotFound, TransferStatus
+from backend.transfers.tables import transfer_events, transfers
+from compliance.privacy import Sealer
+from ledger.money import Money
+
+__all__ = [
+    "RECIPIENT_CONTEXT",
+    "add_event",
+    "decode_cursor",
+    "encode_cursor",
+    "find_by_id",
+    "find_by_payout",
+    "insert_transfer",
+    "list_for_customer",
+    "load",
+    "set_status",
+]
+
+RECIPIENT_CONTEXT = "transfers.recipient"
+
+_insert_transfer = insert(transfers)
+_insert_event = insert(transfer_events)
+_by_id = select(transfers).where(transfers.c.id == bindparam("transfer_id"))
+_by_payout = select(transfers).where(transfers.c.payout_id == bindparam("payout_id"))
+_events = (
+    select(transfer_events.c.status, transfer_events.c.occurred_at, transfer_events.c.code)
+    .where(transfer_events.c.transfer_id == bindparam("transfer_id"))
+    .order_by(transfer_events.c.id)
+)
+_set_status = (
+    update(transfers)
+    .where(
+        transfers.c.id == bindparam("transfer_id"),
+        transfers.c.status.in_(bindparam("expected", expanding=True)),
+    )
+    .values(
+        status=bindparam("new_status"),
+        failure_code=bindparam("new_failure_code"),
+        updated_at=bindparam("now"),
+    )
+    .returning(transfers.c.id)
+)
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+async def insert_transfer(conn: AsyncConnection, row: dict[str, Any]) -> None:
+    await conn.execute(_insert_transfer, row)
+
+
+async def add_event(
+    conn: AsyncConnection, transfer_id: str, status: TransferStatus, now: datetime, code: str | None = None
+) -> None:
+    await conn.execute(
+        _insert_event, {"transfer_id": transfer_id, "status": status.value, "code": code, "occurred_at": now}
+    )
+
+
+async def set_status(
+    conn: AsyncConnection,
+    transfer_id: str,
+    expected: Sequence[TransferStatus],
+    new_status: TransferStatus,
+    now: datetime,
+    *,
+    failure_code: str | None = None,
+) -> bool:
+    """Move the transfer on if it is in one of ``expected`` (a compare-and-set); log the event."""
+    moved = (
+        await conn.execute(
+            _set_status,
+            {
+                "transfer_id": transfer_id,
+                "expected": [status.value for status in expected],
+                "new_status": new_status.value,
+                "new_failure_code": failure_code,
+                "now": now,
+            },
+        )
+    ).first()
+    if moved is not None:
+        await add_event(conn, transfer_id, new_status, now, failure_code)
+    return moved is not None
+
+
+def _from_row(row: RowMapping, sealer: Sealer, timeline: tuple[TimelineEvent, ...] = ()) -> Transfer:
+    send, receive = row["send_currency"], row["receive_currency"]
+    return Transfer(
+        id=row["id"],
+        customer_id=row["customer_id"],
+        recipient_id=row["recipient_id"],
+        recipient=json.loads(sealer.open_text(row["recipient_sealed"], RECIPIENT_CONTEXT)),
+        quote_id=row["quote_id"],
+        corridor=f"{row['send_country']}-{row['receive_country']}-{send}-{receive}",
+        payout_method=row["payout_method"],
+        send_amount=Money.from_minor(row["send_minor"], send),
+        fee=Money.from_minor(row["fee_minor"], send),
+        total_to_pay=Money.from_minor(row["total_minor"], send),
+        receive_amount=Money.from_minor(row["receive_minor"], receive),
+        fx_margin=Money.from_minor(row["fx_margin_minor"], receive),
+        mid_rate=row["mid_rate"],
+        rate=row["rate"],
+        total_cost_pct=row["total_cost_pct"],
+        purpose=row["purpose"],
+        status=TransferStatus(row["status"]),
+        failure_code=row["failure_code"],
+        partner_id=row["partner_id"],
+        payout_id=row["payout_id"],
+        hold_entry_id=row["hold_entry_id"],
+        recipient_customer_id=row["recipient_customer_id"],
+        created_at=_aware(row["created_at"]),
+        updated_at=_aware(row["updated_at"]),
+        timeline=timeline,
+    )
+
+
+async def find_by_id(conn: AsyncConnection, transfer_id: str) -> RowMapping | None:
+    return (await conn.execute(_by_id, {"transfer_id": transfer_id})).mappings().first()
+
+
+async def find_by_payout(conn: AsyncConnection, payout_id: str) -> RowMapping | None:
+    return (await conn.execute(_by_payout, {"payout_id": payout_id})).mappings().first()
+
+
+async def load(
+    conn: AsyncConnection, sealer: Sealer, transfer_id: str, *, customer_id: int | None = None
+) -> Transfer:
+    """The transfer with its timeline; another customer's transfer is reported as not found."""
+    row = await find_by_id(conn, transfer_id)
+    if row is None or (customer_id is not None and row["customer_id"] != customer_id):
+        raise TransferNotFound(f"no transfer {transfer_id}")
+    events = (await conn.execute(_events, {"transfer_id": transfer_id})).all()
+    timeline = tuple(TimelineEvent(TransferStatus(e.status), _aware(e.occurred_at), e.code) for e in events)
+    return _from_row(row, sealer, timeline)
+
+
+def encode_cursor(created_at: datetime, transfer_id: str) -> str:
+    raw = json.dumps([_aware(created_at).isoformat(), transfer_id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str] | None:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        created_at, transfer_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        return datetime.fromisoformat(created_at), str(transfer_id)
+    except (ValueError, TypeError):
+        return None
+
+
+async def list_for_customer(
+    conn: AsyncConnection, sealer: Sealer, customer_id: int, *, limit: int, after: tuple[datetime, str] | None
+) -> list[Transfer]:
+    """Newest first; ``after`` is the (created_at, id) of the last item of the previous page."""
+    query = (
+        select(transfers)
+        .where(transfers.c.customer_id == customer_id)
+        .order_by(transfers.c.created_at.desc(), transfers.c.id.desc())
+        .limit(limit)
+    )
+    if after is not None:
+        created_at, transfer_id = after
+        query = query.where(
+            or_(
+                transfers.c.created_at < created_at,
+                and_(transfers.c.created_at == created_at, transfers.c.id < transfer_id),
+            )
+        )
+    rows = (await conn.execute(query)).mappings().all()
+    return [_from_row(row, sealer) for row in rows]

@@ -1,0 +1,44 @@
+"""Builds the transfer and wallet services for an app and connects them to the partner and
+compliance capabilities (which call back into them)."""
+
+from __future__ import annotations
+
+from litestar.datastructures import State
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from backend.backoffice.hooks import ComplianceHooks, hooks_of
+from backend.quotes import quote_service
+from backend.settings import Settings
+from backend.transfers.outcomes import PayoutOutcomes
+from backend.transfers.party_screening import ScreenerParties
+from backend.transfers.service import TransferService
+from backend.transfers.wallet import WalletService
+from compliance.privacy import BlindIndex, Sealer
+from compliance.screening import Screener, derive_fingerprint_key
+
+__all__ = ["install_transfer_services"]
+
+
+def install_transfer_services(state: State, settings: Settings, engine: AsyncEngine) -> None:
+    """Put ``screener``, ``transfers``, ``wallets`` and ``payout_outcomes`` on ``state`` and tell
+    compliance where to send officers' decisions about transfers."""
+    sealer = Sealer(settings.secrets.data_keys)
+    personal = state.identity.personal_data
+    screener = state.get("screener") or Screener(
+        fingerprint_key=derive_fingerprint_key(settings.secrets.secret_key)
+    )
+    state["screener"] = screener
+    transfers = TransferService(
+        engine,
+        personal=personal,
+        sealer=sealer,
+        blind_index=BlindIndex(settings.secrets.secret_key),
+        quotes=quote_service(state),
+        screen=ScreenerParties(screener),
+    )
+    wallets = WalletService(engine, personal=personal, sealer=sealer)
+    state["transfers"] = transfers
+    state["wallets"] = wallets
+    state["payout_outcomes"] = PayoutOutcomes(transfers, wallets)
+    hooks = hooks_of(state)
+    state["compliance_hooks"] = ComplianceHooks(transfers=transfers, set_tier=hooks.set_tier)

@@ -1,0 +1,138 @@
+"""Screening results: recording each screening with the list versions it used, a subject's
+screening history for the back office, and the one call the transfer flow makes
+(:func:`screen_subject`: screen, apply the cleared-match memory, record)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from sqlalchemy import RowMapping, bindparam, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from compliance.screening.memory import apply_cleared_memory
+from compliance.screening.model import Decision, Match, ScreeningResult, Subject
+from compliance.screening.screener import Screener
+from compliance.screening.tables import screening_results
+
+__all__ = ["ScreeningRecord", "latest_screening", "record_screening", "screen_subject", "screening_history"]
+
+_HISTORY = (
+    select(screening_results)
+    .where(screening_results.c.subject_ref == bindparam("subject_ref"))
+    .where(screening_results.c.id < bindparam("before_id"))
+    .order_by(screening_results.c.id.desc())
+    .limit(bindparam("limit"))
+)
+_NO_CURSOR = 2**62
+
+
+@dataclass(frozen=True, slots=True)
+class ScreeningRecord:
+    """A stored screening."""
+
+    id: int
+    """Row id (also the history cursor)."""
+    subject_ref: str
+    """Who was screened (``customer:42``, ``recipient:7``)."""
+    subject_fingerprint: str
+    """Keyed fingerprint of the subject's data at the time."""
+    screened_at: datetime
+    """When."""
+    trigger: str
+    """Why: ``onboarding``, ``transfer``, ``rescreen``, ``manual``..."""
+    decision: Decision
+    """``clear``, ``review`` or ``hit`` after the cleared-match memory."""
+    top_score: Decimal
+    """Score of the strongest live match (4 decimals)."""
+    top_entry_key: str | None
+    """Its list entry."""
+    list_versions: Mapping[str, int]
+    """Version of every list used."""
+    matches: tuple[Match, ...]
+    """Every match kept, cleared ones flagged."""
+    rescreen_job_id: int | None
+    """The re-screen job that made it, if any."""
+
+
+async def record_screening(
+    conn: AsyncConnection,
+    subject_ref: str,
+    result: ScreeningResult,
+    *,
+    trigger: str = "manual",
+    rescreen_job_id: int | None = None,
+    now: datetime | None = None,
+) -> int:
+    """Store ``result`` for ``subject_ref``; returns the record id."""
+    top = result.top_match
+    inserted = await conn.execute(
+        screening_results.insert()
+        .values(
+            subject_ref=subject_ref,
+            subject_fingerprint=result.subject_fingerprint,
+            screened_at=now or datetime.now(UTC),
+            trigger=trigger,
+            decision=result.decision,
+            top_score=Decimal(f"{result.top_score:.4f}"),
+            top_entry_key=top.entry_key if top else None,
+            list_versions=json.dumps(dict(result.list_versions), sort_keys=True),
+            matches=json.dumps([match.to_json() for match in result.matches], ensure_ascii=False),
+            rescreen_job_id=rescreen_job_id,
+        )
+        .returning(screening_results.c.id)
+    )
+    return int(inserted.scalar_one())
+
+
+async def screen_subject(
+    conn: AsyncConnection,
+    screener: Screener,
+    subject_ref: str,
+    subject: Subject,
+    *,
+    trigger: str,
+    rescreen_job_id: int | None = None,
+) -> tuple[ScreeningResult, int]:
+    """Screen, honour cleared matches, record; returns the effective result and the record id."""
+    result = await apply_cleared_memory(conn, subject_ref, screener.screen(subject))
+    record_id = await record_screening(
+        conn, subject_ref, result, trigger=trigger, rescreen_job_id=rescreen_job_id
+    )
+    return result, record_id
+
+
+async def screening_history(
+    conn: AsyncConnection, subject_ref: str, *, limit: int = 50, before_id: int | None = None
+) -> list[ScreeningRecord]:
+    """A subject's screenings, newest first; page with ``before_id`` = the last id seen."""
+    rows = await conn.execute(
+        _HISTORY,
+        {"subject_ref": subject_ref, "before_id": before_id or _NO_CURSOR, "limit": limit},
+    )
+    return [_record(row._mapping) for row in rows]
+
+
+async def latest_screening(conn: AsyncConnection, subject_ref: str) -> ScreeningRecord | None:
+    """The subject's most recent screening, if any."""
+    found = await screening_history(conn, subject_ref, limit=1)
+    return found[0] if found else None
+
+
+def _record(row: RowMapping) -> ScreeningRecord:
+    return ScreeningRecord(
+        id=int(row["id"]),
+        subject_ref=str(row["subject_ref"]),
+        subject_fingerprint=str(row["subject_fingerprint"]),
+        screened_at=row["screened_at"],
+        trigger=str(row["trigger"]),
+        decision=row["decision"],
+        top_score=Decimal(str(row["top_score"])),
+        top_entry_key=row["top_entry_key"],
+        list_versions=json.loads(str(row["list_versions"])),
+        matches=tuple(Match.from_json(raw) for raw in json.loads(str(row["matches"]))),
+        rescreen_job_id=row["rescreen_job_id"],
+    )
