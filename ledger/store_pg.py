@@ -4,7 +4,7 @@ Loading takes every lock the batch needs, in one global order, so concurrent bat
 deadlock: first the batch's open holds by id (``FOR UPDATE``, read with their held postings, a
 statement of their own and only when the batch resolves holds), then in one statement its
 ordinary accounts by id (``FOR NO KEY UPDATE``, read with their counters) and, for each hot
-account, the first of a few shard rows around this connection's preferred one that no other
+account, this connection's preferred shard row or else the next one that no other
 transaction holds (``SKIP LOCKED``: a hot account never makes anyone wait), together with the
 entries that already carry the batch's ids.
 
@@ -69,8 +69,8 @@ _HOLDS = text(
 )
 
 # One statement: lock the ordinary accounts in id order, pick a free shard of each hot account,
-# and read the entries that already carry the batch's ids. A hot account's shard is the first of a
-# few candidates around this connection's preferred shard that no other transaction holds.
+# and read the entries that already carry the batch's ids. A hot account's shard is this
+# connection's preferred one, or else the next one no other transaction holds.
 _LOAD = text(
     "WITH wanted AS ("
     "  SELECT a.id, a.code, a.currency, a.shards, a.debits_must_not_exceed_credits AS dmnec,"
@@ -85,16 +85,15 @@ _LOAD = text(
     "    FROM ledger_accounts a WHERE a.id IN (SELECT id FROM wanted WHERE shards = 1)"
     "   ORDER BY a.id FOR NO KEY UPDATE), "
     "picked AS ("
-    "  SELECT w.id, s.shard FROM wanted w"
-    "  CROSS JOIN LATERAL ("
-    "    SELECT sh.shard FROM ledger_account_shards sh"
-    "     WHERE sh.account_id = w.id"
-    "       AND sh.shard = ANY(ARRAY[CAST(:prefer AS integer) % w.shards,"
-    "                                (CAST(:prefer AS integer) + 1) % w.shards,"
-    "                                (CAST(:prefer AS integer) + 2) % w.shards,"
-    "                                (CAST(:prefer AS integer) + 3) % w.shards])"
-    "     ORDER BY (sh.shard - CAST(:prefer AS integer) % w.shards + w.shards) % w.shards"
-    "     LIMIT 1 FOR NO KEY UPDATE SKIP LOCKED) s"
+    "  SELECT w.id, coalesce("
+    # This connection's own shard if free (one index probe), else the next free one.
+    "    (SELECT sh.shard FROM ledger_account_shards sh"
+    "      WHERE sh.account_id = w.id AND sh.shard = CAST(:prefer AS integer) % w.shards"
+    "      FOR NO KEY UPDATE SKIP LOCKED),"
+    "    (SELECT sh.shard FROM ledger_account_shards sh WHERE sh.account_id = w.id"
+    "      ORDER BY (sh.shard - CAST(:prefer AS integer) % w.shards + w.shards) % w.shards"
+    "      LIMIT 1 FOR NO KEY UPDATE SKIP LOCKED)) AS shard"
+    "    FROM wanted w"
     "   WHERE w.shards > 1) "
     "SELECT"
     " (SELECT json_agg(json_build_array(w.id, w.code, w.currency, w.shards, w.dmnec, w.cmned,"
@@ -132,24 +131,18 @@ _WRITE = text(
     "WITH e AS ("
     "  INSERT INTO ledger_entries (id, kind, pending_id, expires_at, reference, metadata, request_hash,"
     "                              effective_at, created_at, tx_id)"
-    "  SELECT u.id, u.kind, u.pending_id, u.expires_at, u.reference, CAST(u.metadata AS jsonb),"
-    "         u.request_hash, coalesce(u.effective_at, now()), now(), pg_current_xact_id()::text::bigint"
-    "    FROM unnest(CAST(:ids AS uuid[]), CAST(:kinds AS text[]), CAST(:pending_ids AS uuid[]),"
-    "                CAST(:expires AS timestamptz[]), CAST(:refs AS text[]), CAST(:metas AS text[]),"
-    "                CAST(:hashes AS text[]), CAST(:effective AS timestamptz[]))"
-    "         WITH ORDINALITY AS u(id, kind, pending_id, expires_at, reference, metadata, request_hash,"
-    "                              effective_at, ord)"
+    "  SELECT (x ->> 0)::uuid, x ->> 1, (x ->> 2)::uuid, (x ->> 3)::timestamptz, x ->> 4, x -> 5, x ->> 6,"
+    "         coalesce((x ->> 7)::timestamptz, now()), now(), pg_current_xact_id()::text::bigint"
+    "    FROM jsonb_array_elements(CAST(:entries AS jsonb)) WITH ORDINALITY AS u(x, ord)"
     "   ORDER BY u.ord"
     "  ON CONFLICT (id) DO NOTHING"
     "  RETURNING id, seq, created_at, effective_at), "
     "legs AS ("
-    "  SELECT l.*, e.seq, e.created_at"
-    "    FROM unnest(CAST(:leg_entries AS uuid[]), CAST(:leg_accounts AS bigint[]),"
-    "                CAST(:leg_currencies AS text[]), CAST(:leg_sides AS text[]),"
-    "                CAST(:leg_phases AS text[]), CAST(:leg_amounts AS bigint[]),"
-    "                CAST(:leg_shards AS smallint[]))"
-    "         WITH ORDINALITY AS l(entry_id, account_id, currency, side, phase, amount, shard, ord)"
-    "    JOIN e ON e.id = l.entry_id), "
+    "  SELECT (x ->> 1)::bigint AS account_id, x ->> 2 AS side, x ->> 3 AS phase,"
+    "         (x ->> 4)::bigint AS amount, x ->> 5 AS currency, (x ->> 6)::smallint AS shard,"
+    "         l.ord, e.seq, e.created_at"
+    "    FROM jsonb_array_elements(CAST(:legs AS jsonb)) WITH ORDINALITY AS l(x, ord)"
+    "    JOIN e ON e.id = (x ->> 0)::uuid), "
     "p AS ("
     "  INSERT INTO ledger_postings (entry_seq, account_id, currency, side, phase, amount, created_at)"
     "  SELECT seq, account_id, currency, side, phase, amount, created_at FROM legs ORDER BY ord), "
@@ -212,7 +205,7 @@ async def load(conn: AsyncConnection, wanted: Wanted) -> State:
             counters=[dp, cp, dq, cq] if ordinary else None,
             shard=0 if ordinary else shard,
         )
-        if shard is None and not ordinary:  # every candidate shard is busy: queue on one
+        if shard is None and not ordinary:  # every shard is busy: queue on one
             account.shard = random.randrange(shards)
             await conn.execute(_WAIT_FOR_SHARD, {"account": account_id, "shard": account.shard})
     existing = {}
@@ -267,24 +260,40 @@ async def write(conn: AsyncConnection, plan: Plan, state: State) -> list[Written
         await conn.execute(
             _WRITE,
             {
-                "ids": [entry.id for entry in plan.entries],
-                "kinds": [entry.kind for entry in plan.entries],
-                "pending_ids": [entry.pending_id for entry in plan.entries],
-                "expires": [entry.expires_at for entry in plan.entries],
-                "refs": [entry.reference for entry in plan.entries],
-                "metas": [json.dumps(entry.metadata, separators=(",", ":")) for entry in plan.entries],
-                "hashes": [entry.request_hash for entry in plan.entries],
-                "effective": [entry.effective_at for entry in plan.entries],
-                "leg_entries": [entry_id for entry_id, _ in legs],
-                "leg_accounts": [leg[0] for _, leg in legs],
-                "leg_currencies": [leg[4] for _, leg in legs],
-                "leg_sides": [leg[1] for _, leg in legs],
-                "leg_phases": [leg[2] for _, leg in legs],
-                "leg_amounts": [leg[3] for _, leg in legs],
-                "leg_shards": [
-                    None if state.accounts[leg[0]].counters is not None else state.accounts[leg[0]].shard
-                    for _, leg in legs
-                ],
+                # JSON rather than arrays: one string to send, parsed by the server in C.
+                "entries": json.dumps(
+                    [
+                        [
+                            str(entry.id),
+                            entry.kind,
+                            None if entry.pending_id is None else str(entry.pending_id),
+                            None if entry.expires_at is None else entry.expires_at.isoformat(),
+                            entry.reference,
+                            entry.metadata,
+                            entry.request_hash,
+                            None if entry.effective_at is None else entry.effective_at.isoformat(),
+                        ]
+                        for entry in plan.entries
+                    ],
+                    separators=(",", ":"),
+                ),
+                "legs": json.dumps(
+                    [
+                        [
+                            str(entry_id),
+                            leg[0],
+                            leg[1],
+                            leg[2],
+                            leg[3],
+                            leg[4],
+                            None
+                            if state.accounts[leg[0]].counters is not None
+                            else state.accounts[leg[0]].shard,
+                        ]
+                        for entry_id, leg in legs
+                    ],
+                    separators=(",", ":"),
+                ),
                 "closed": plan.holds_closed,
                 "opened": [entry.id for entry in opened],
                 "opened_expiry": [entry.expires_at for entry in opened],

@@ -41,21 +41,29 @@ _AT_ONCE = text(
     "    FROM ledger_accounts a WHERE a.id IN (SELECT id FROM wanted WHERE shards = 1)"
     "   ORDER BY a.id FOR NO KEY UPDATE), "
     "picked AS ("
-    "  SELECT w.id, s.shard FROM wanted w"
-    "  CROSS JOIN LATERAL ("
-    "    SELECT sh.shard FROM ledger_account_shards sh WHERE sh.account_id = w.id"
-    "     ORDER BY (sh.shard - CAST(:prefer AS integer) % w.shards + w.shards) % w.shards"
-    "     LIMIT 1 FOR NO KEY UPDATE SKIP LOCKED) s"
+    "  SELECT w.id, coalesce("
+    # This connection's own shard if free (one index probe), else the next free one.
+    "    (SELECT sh.shard FROM ledger_account_shards sh"
+    "      WHERE sh.account_id = w.id AND sh.shard = CAST(:prefer AS integer) % w.shards"
+    "      FOR NO KEY UPDATE SKIP LOCKED),"
+    "    (SELECT sh.shard FROM ledger_account_shards sh WHERE sh.account_id = w.id"
+    "      ORDER BY (sh.shard - CAST(:prefer AS integer) % w.shards + w.shards) % w.shards"
+    "      LIMIT 1 FOR NO KEY UPDATE SKIP LOCKED)) AS shard"
+    "    FROM wanted w"
     "   WHERE w.shards > 1), "
     "legs AS ("
-    "  SELECT l.*, w.id AS account_id, w.currency AS account_currency, w.shards,"
+    "  SELECT (x ->> 0)::uuid AS entry_id, (x ->> 1)::integer AS item, x ->> 4 AS side, x ->> 5 AS phase,"
+    "         (x ->> 6)::bigint AS amount, x ->> 7 AS currency, t.ord,"
+    "         w.id AS account_id, w.currency AS account_currency, w.shards,"
     "         CASE WHEN w.shards > 1 THEN p.shard END AS shard"
-    "    FROM unnest(CAST(:leg_entries AS uuid[]), CAST(:leg_items AS integer[]), CAST(:leg_codes AS text[]),"
-    "                CAST(:leg_refs AS bigint[]), CAST(:leg_sides AS text[]), CAST(:leg_phases AS text[]),"
-    "                CAST(:leg_amounts AS bigint[]), CAST(:leg_currencies AS text[]))"
-    "         WITH ORDINALITY AS l(entry_id, item, code, ref, side, phase, amount, currency, ord)"
-    "    LEFT JOIN wanted w ON w.code = l.code OR w.id = l.ref"
+    "    FROM jsonb_array_elements(CAST(:legs AS jsonb)) WITH ORDINALITY AS t(x, ord)"
+    "    LEFT JOIN wanted w ON w.code = x ->> 2 OR w.id = (x ->> 3)::bigint"
     "    LEFT JOIN picked p ON p.id = w.id), "
+    "batch AS ("
+    "  SELECT (x ->> 0)::uuid AS id, x ->> 1 AS kind, (x ->> 2)::timestamptz AS expires_at,"
+    "         x ->> 3 AS reference, x -> 4 AS metadata, x ->> 5 AS request_hash,"
+    "         (x ->> 6)::timestamptz AS effective_at, t.ord"
+    "    FROM jsonb_array_elements(CAST(:entries AS jsonb)) WITH ORDINALITY AS t(x, ord)), "
     # Balance limits after each request in turn (all legs of one request together).
     "running AS ("
     "  SELECT w.dmnec, w.cmned,"
@@ -74,22 +82,16 @@ _AT_ONCE = text(
     "verdict AS ("
     "  SELECT NOT EXISTS (SELECT 1 FROM legs WHERE account_id IS NULL OR account_currency <> currency"
     "                                          OR (shards > 1 AND shard IS NULL))"
-    "     AND NOT EXISTS (SELECT 1 FROM ledger_entries x WHERE x.id = ANY(CAST(:ids AS uuid[])))"
+    "     AND NOT EXISTS (SELECT 1 FROM ledger_entries x WHERE x.id IN (SELECT id FROM batch))"
     "     AND NOT EXISTS (SELECT 1 FROM running r"
     "                      WHERE (r.dmnec AND r.debits_all > r.credits_posted)"
     "                         OR (r.cmned AND r.credits_all > r.debits_posted)) AS ok), "
     "e AS ("
     "  INSERT INTO ledger_entries (id, kind, pending_id, expires_at, reference, metadata, request_hash,"
     "                              effective_at, created_at, tx_id)"
-    "  SELECT u.id, u.kind, NULL, u.expires_at, u.reference, CAST(u.metadata AS jsonb),"
-    "         u.request_hash, coalesce(u.effective_at, now()), now(), pg_current_xact_id()::text::bigint"
-    "    FROM unnest(CAST(:ids AS uuid[]), CAST(:kinds AS text[]), CAST(:expires AS timestamptz[]),"
-    "                CAST(:refs AS text[]), CAST(:metas AS text[]), CAST(:hashes AS text[]),"
-    "                CAST(:effective AS timestamptz[]))"
-    "         WITH ORDINALITY AS u(id, kind, expires_at, reference, metadata, request_hash,"
-    "                              effective_at, ord)"
-    "   WHERE (SELECT ok FROM verdict)"
-    "   ORDER BY u.ord"
+    "  SELECT u.id, u.kind, NULL, u.expires_at, u.reference, u.metadata, u.request_hash,"
+    "         coalesce(u.effective_at, now()), now(), pg_current_xact_id()::text::bigint"
+    "    FROM batch u WHERE (SELECT ok FROM verdict) ORDER BY u.ord"
     "  ON CONFLICT (id) DO NOTHING"
     "  RETURNING id, seq, kind, expires_at, created_at, effective_at), "
     "applied AS (SELECT l.*, e.seq, e.created_at FROM legs l JOIN e ON e.id = l.entry_id), "
@@ -132,31 +134,35 @@ async def post_at_once(
     way. Otherwise the account codes by id and, per entry id, what was written (another
     transaction's entry, for an id it stored in the meantime).
     """
-    legs = [(form["uid"], index, leg) for index, form in enumerate(forms) for leg in form["p"]]
+    legs = [
+        [form["id"], index, *leg[:3], "pending" if form["k"] == "pending" else "posted", *leg[3:]]
+        for index, form in enumerate(forms)
+        for leg in form["p"]
+    ]
     row = (
         await conn.execute(
             _AT_ONCE,
             {
-                "codes": sorted({leg[0] for _, _, leg in legs if leg[0] is not None}),
-                "account_ids": sorted({leg[1] for _, _, leg in legs if leg[1] is not None}),
+                "codes": sorted({leg[2] for leg in legs if leg[2] is not None}),
+                "account_ids": sorted({leg[3] for leg in legs if leg[3] is not None}),
                 "prefer": preferred_shard(conn),
-                "leg_entries": [entry_id for entry_id, _, _ in legs],
-                "leg_items": [index for _, index, _ in legs],
-                "leg_codes": [leg[0] for _, _, leg in legs],
-                "leg_refs": [leg[1] for _, _, leg in legs],
-                "leg_sides": [leg[2] for _, _, leg in legs],
-                "leg_phases": [
-                    "pending" if forms[index]["k"] == "pending" else "posted" for _, index, _ in legs
-                ],
-                "leg_amounts": [leg[3] for _, _, leg in legs],
-                "leg_currencies": [leg[4] for _, _, leg in legs],
-                "ids": [form["uid"] for form in forms],
-                "kinds": [form["k"] for form in forms],
-                "expires": [form.get("xt") for form in forms],
-                "refs": [form.get("r") for form in forms],
-                "metas": [json.dumps(form.get("m") or {}, separators=(",", ":")) for form in forms],
-                "hashes": [form["h"] for form in forms],
-                "effective": [form.get("et") for form in forms],
+                # JSON rather than arrays: one string to send, parsed by the server in C.
+                "legs": json.dumps(legs, separators=(",", ":")),
+                "entries": json.dumps(
+                    [
+                        [
+                            form["id"],
+                            form["k"],
+                            form.get("x"),
+                            form.get("r"),
+                            form.get("m") or {},
+                            form["h"],
+                            form.get("e"),
+                        ]
+                        for form in forms
+                    ],
+                    separators=(",", ":"),
+                ),
             },
         )
     ).one()
