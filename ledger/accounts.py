@@ -93,8 +93,8 @@ async def open_account(
     exists with another identity, :class:`InvalidEntry` for a malformed request.
     """
     flags = flags or AccountFlags()
-    if not isinstance(code, str) or not 0 < len(code) <= _MAX_CODE_LENGTH or "\x00" in code:
-        raise InvalidEntry("an account code has 1 to 200 characters, without NUL")
+    if not isinstance(code, str) or not 0 < len(code) <= _MAX_CODE_LENGTH or not code.isprintable():
+        raise InvalidEntry("an account code has 1 to 200 printable characters")
     exponent(currency)  # raises UnknownCurrency
     if normal_side not in (Side.DEBIT, Side.CREDIT):
         raise InvalidEntry(f"normal side is debit or credit, not {normal_side!r}")

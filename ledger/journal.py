@@ -19,25 +19,25 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from ledger import store_pg, store_sqlite
-from ledger.errors import LedgerError, UnknownEntry, error_for_code
+from ledger import store_pg, store_pg_at_once, store_sqlite
+from ledger.errors import LedgerError, UnknownEntry
 from ledger.model import (
     Entry,
     EntryKind,
     EntryRequest,
     ExpirePendingRequest,
     LedgerRequest,
-    Phase,
-    Posting,
     PostPendingRequest,
-    Side,
     VoidPendingRequest,
 )
 from ledger.money import Money
-from ledger.planning import Decision, Plan, State, StoredEntry, plan, wanted
+from ledger.planning import StoredEntry, plan, wanted
 from ledger.requests import canonical
+from ledger.results import build_entry, build_posting, build_result, replay_entry
+from ledger.retry import is_retryable
 from ledger.tables import accounts, entries, open_holds, postings
 
 __all__ = [
@@ -45,6 +45,7 @@ __all__ = [
     "expire_holds",
     "get_entry",
     "post_entries",
+    "post_entries_at_once",
     "post_entry",
     "post_pending",
     "void_pending",
@@ -76,95 +77,71 @@ async def post_entries(conn: AsyncConnection, requests: Sequence[LedgerRequest])
         store_pg.write(conn, decided, state) if postgres else store_sqlite.write(conn, decided, state, now)
     )
     outcomes = iter(
-        _result(form, decision, decided, written, state)
+        build_result(form, decision, decided, written, state)
         for form, decision in zip(checked, decided.decisions, strict=True)
     )
     return [form if isinstance(form, LedgerError) else next(outcomes) for form in forms]
 
 
-def _result(
-    form: dict[str, Any],
-    decision: Decision,
-    decided: Plan,
-    written: Sequence[tuple[int, datetime, datetime] | StoredEntry],
-    state: State,
-) -> Entry | LedgerError:
-    if decision.status not in ("created", "replayed"):
-        return error_for_code(decision.status, decision.detail or decision.status)
-    replayed = decision.status == "replayed"
-    stored = decision.stored
-    if decision.planned is not None:
-        outcome = written[decision.planned]
-        if isinstance(outcome, StoredEntry):  # another transaction stored it first
-            stored, replayed = outcome, True
-        else:
-            seq, created_at, effective_at = outcome
-            planned = decided.entries[decision.planned]
-            return _entry(
+async def post_entries_at_once(
+    engine: AsyncEngine, requests: Sequence[LedgerRequest]
+) -> list[Entry | LedgerError] | None:
+    """Post entries and holds in one statement, in its own transaction, if all are accepted.
+
+    On PostgreSQL, a batch of new entries that are all accepted (the common case) is locked,
+    checked, written and committed in a single round trip, on a connection in autocommit mode.
+    ``None`` means nothing was written, because some request needs a decision that the statement
+    leaves to :func:`post_entries` (a refusal, an id already used, a hold to resolve, a hot account
+    with every shard busy) or because this is not PostgreSQL: post them with :func:`post_entries`.
+    """
+    if engine.dialect.name != "postgresql":
+        return None
+    now = datetime.now(UTC)
+    forms = [canonical(request, now) for request in requests]
+    checked = [form for form in forms if isinstance(form, dict)]
+    if not checked or any("hold" in form for form in checked):
+        return None
+    if len({form["uid"] for form in checked}) != len(checked):
+        return None
+    try:
+        async with engine.connect() as conn:
+            autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            outcome = await store_pg_at_once.post_at_once(autocommit, checked)
+    except DBAPIError as error:
+        if is_retryable(error):
+            raise
+        return None  # let the transactional path find (and report) what is wrong
+    if outcome is None:
+        return None
+    codes, written = outcome
+    ids = {code: account_id for account_id, code in codes.items()}
+    results: list[Entry | LedgerError] = []
+    for form in forms:
+        if isinstance(form, LedgerError):
+            results.append(form)
+            continue
+        item = written[form["uid"]]
+        if isinstance(item, StoredEntry):
+            results.append(replay_entry(form, item))
+            continue
+        seq, created_at, effective_at = item
+        phase = "pending" if form["k"] == "pending" else "posted"
+        legs = []
+        for code, account_id, side, units, currency in form["p"]:
+            account_id = ids[code] if code is not None else account_id
+            legs.append([account_id, codes[account_id], side, phase, units, currency])
+        results.append(
+            build_entry(
                 form,
                 seq=seq,
-                postings=[
-                    [account_id, state.accounts[account_id].code, side, phase, units, currency]
-                    for account_id, side, phase, units, currency in planned.legs
-                ],
-                expires_at=planned.expires_at,
+                postings=legs,
+                expires_at=form.get("xt"),
                 effective_at=effective_at,
                 created_at=created_at,
-                replayed=replayed,
+                replayed=False,
             )
-    assert stored is not None
-    if stored.request_hash != form["h"]:
-        return error_for_code("entry_conflict", f"entry {form['id']} was already posted with other content")
-    return _entry(
-        form,
-        seq=stored.seq,
-        postings=stored.legs,
-        expires_at=stored.expires_at,
-        effective_at=stored.effective_at,
-        created_at=stored.created_at,
-        replayed=True,
-    )
-
-
-def _entry(
-    form: dict[str, Any],
-    *,
-    seq: int,
-    postings: Sequence[Sequence[Any]],
-    expires_at: datetime | None,
-    effective_at: datetime,
-    created_at: datetime,
-    replayed: bool,
-) -> Entry:
-    return Entry(
-        id=form["uid"],
-        seq=seq,
-        kind=_KINDS[form["k"]],
-        postings=tuple(_posting(leg) for leg in postings),
-        pending_id=form.get("hold_uid"),
-        expires_at=expires_at,
-        reference=form.get("r"),
-        metadata=form.get("m") or {},
-        effective_at=effective_at,
-        created_at=created_at,
-        replayed=replayed,
-    )
-
-
-_KINDS = {kind.value: kind for kind in EntryKind}
-_SIDES = {side.value: side for side in Side}
-_PHASES = {phase.value: phase for phase in Phase}
-
-
-def _posting(leg: Sequence[Any]) -> Posting:
-    account_id, code, side, phase, amount, currency = leg
-    return Posting(
-        account_id=account_id,
-        account_code=code,
-        side=_SIDES[side],
-        phase=_PHASES[phase],
-        amount=Money.from_minor(amount, currency),
-    )
+        )
+    return results
 
 
 async def _one(conn: AsyncConnection, request: LedgerRequest) -> Entry:
@@ -271,7 +248,7 @@ async def get_entry(conn: AsyncConnection, entry_id: UUID) -> Entry:
         id=row.id,
         seq=row.seq,
         kind=EntryKind(row.kind),
-        postings=tuple(_posting(leg) for leg in legs),
+        postings=tuple(build_posting(leg) for leg in legs),
         pending_id=row.pending_id,
         expires_at=row.expires_at,
         reference=row.reference,

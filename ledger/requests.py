@@ -58,13 +58,16 @@ def canonical(request: LedgerRequest, now: datetime) -> dict[str, Any] | LedgerE
         form = _form(request, now)
         # One encoding serves the hash and the check that metadata is JSON; keys in a fixed order.
         text = _dumps([form.get(key) for key in _HASHED])
+        encoded = text.encode()
     except LedgerError as refusal:
         return refusal
+    except UnicodeEncodeError:
+        return InvalidEntry("text must be valid Unicode (no lone surrogates)")
     except (TypeError, ValueError):
         return InvalidEntry("metadata must be JSON: strings, numbers, booleans, lists and objects")
     if "\\u0000" in text and _has_nul(form.get("m")):  # PostgreSQL text and jsonb cannot hold NUL
         return InvalidEntry("metadata must not contain NUL characters")
-    form["h"] = hashlib.sha256(text.encode()).hexdigest()
+    form["h"] = hashlib.sha256(encoded).hexdigest()
     return form
 
 

@@ -4,7 +4,7 @@ Loading takes every lock the batch needs, in one global order, so concurrent bat
 deadlock: first the batch's open holds by id (``FOR UPDATE``, read with their held postings, a
 statement of their own and only when the batch resolves holds), then in one statement its
 ordinary accounts by id (``FOR NO KEY UPDATE``, read with their counters) and, for each hot
-account, the first of a few shard rows around this connection's preferred one that no other
+account, this connection's preferred shard row or else the next one that no other
 transaction holds (``SKIP LOCKED``: a hot account never makes anyone wait), together with the
 entries that already carry the batch's ids.
 
@@ -32,7 +32,17 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ledger.planning import AccountRow, HoldRow, Plan, State, StoredEntry, Wanted
 
-__all__ = ["RetryBatch", "Written", "load", "write"]
+__all__ = [
+    "COUNTERS_SET",
+    "EXISTING",
+    "RetryBatch",
+    "Written",
+    "load",
+    "load_legs",
+    "moment",
+    "preferred_shard",
+    "write",
+]
 
 Written = tuple[int, datetime, datetime] | StoredEntry
 """Per planned entry: ``(seq, created_at, effective_at)``, or the entry another transaction stored."""
@@ -59,8 +69,8 @@ _HOLDS = text(
 )
 
 # One statement: lock the ordinary accounts in id order, pick a free shard of each hot account,
-# and read the entries that already carry the batch's ids. A hot account's shard is the first of a
-# few candidates around this connection's preferred shard that no other transaction holds.
+# and read the entries that already carry the batch's ids. A hot account's shard is this
+# connection's preferred one, or else the next one no other transaction holds.
 _LOAD = text(
     "WITH wanted AS ("
     "  SELECT a.id, a.code, a.currency, a.shards, a.debits_must_not_exceed_credits AS dmnec,"
@@ -75,16 +85,15 @@ _LOAD = text(
     "    FROM ledger_accounts a WHERE a.id IN (SELECT id FROM wanted WHERE shards = 1)"
     "   ORDER BY a.id FOR NO KEY UPDATE), "
     "picked AS ("
-    "  SELECT w.id, s.shard FROM wanted w"
-    "  CROSS JOIN LATERAL ("
-    "    SELECT sh.shard FROM ledger_account_shards sh"
-    "     WHERE sh.account_id = w.id"
-    "       AND sh.shard = ANY(ARRAY[CAST(:prefer AS integer) % w.shards,"
-    "                                (CAST(:prefer AS integer) + 1) % w.shards,"
-    "                                (CAST(:prefer AS integer) + 2) % w.shards,"
-    "                                (CAST(:prefer AS integer) + 3) % w.shards])"
-    "     ORDER BY (sh.shard - CAST(:prefer AS integer) % w.shards + w.shards) % w.shards"
-    "     LIMIT 1 FOR NO KEY UPDATE SKIP LOCKED) s"
+    "  SELECT w.id, coalesce("
+    # This connection's own shard if free (one index probe), else the next free one.
+    "    (SELECT sh.shard FROM ledger_account_shards sh"
+    "      WHERE sh.account_id = w.id AND sh.shard = CAST(:prefer AS integer) % w.shards"
+    "      FOR NO KEY UPDATE SKIP LOCKED),"
+    "    (SELECT sh.shard FROM ledger_account_shards sh WHERE sh.account_id = w.id"
+    "      ORDER BY (sh.shard - CAST(:prefer AS integer) % w.shards + w.shards) % w.shards"
+    "      LIMIT 1 FOR NO KEY UPDATE SKIP LOCKED)) AS shard"
+    "    FROM wanted w"
     "   WHERE w.shards > 1) "
     "SELECT"
     " (SELECT json_agg(json_build_array(w.id, w.code, w.currency, w.shards, w.dmnec, w.cmned,"
@@ -100,7 +109,7 @@ _WAIT_FOR_SHARD = text(
     "SELECT shard FROM ledger_account_shards WHERE account_id = :account AND shard = :shard FOR NO KEY UPDATE"
 )
 
-_EXISTING = text(
+EXISTING = text(
     "SELECT id, seq, request_hash, created_at, effective_at, expires_at FROM ledger_entries "
     "WHERE id = ANY(CAST(:ids AS uuid[]))"
 )
@@ -111,7 +120,7 @@ _STORED_LEGS = text(
     "WHERE p.entry_seq = ANY(CAST(:seqs AS bigint[])) ORDER BY p.entry_seq, p.id"
 )
 
-_COUNTERS_SET = (
+COUNTERS_SET = (
     "SET debits_posted = x.debits_posted + d.dp, credits_posted = x.credits_posted + d.cp,"
     " debits_pending = x.debits_pending + d.dq, credits_pending = x.credits_pending + d.cq"
 )
@@ -122,24 +131,18 @@ _WRITE = text(
     "WITH e AS ("
     "  INSERT INTO ledger_entries (id, kind, pending_id, expires_at, reference, metadata, request_hash,"
     "                              effective_at, created_at, tx_id)"
-    "  SELECT u.id, u.kind, u.pending_id, u.expires_at, u.reference, CAST(u.metadata AS jsonb),"
-    "         u.request_hash, coalesce(u.effective_at, now()), now(), pg_current_xact_id()::text::bigint"
-    "    FROM unnest(CAST(:ids AS uuid[]), CAST(:kinds AS text[]), CAST(:pending_ids AS uuid[]),"
-    "                CAST(:expires AS timestamptz[]), CAST(:refs AS text[]), CAST(:metas AS text[]),"
-    "                CAST(:hashes AS text[]), CAST(:effective AS timestamptz[]))"
-    "         WITH ORDINALITY AS u(id, kind, pending_id, expires_at, reference, metadata, request_hash,"
-    "                              effective_at, ord)"
+    "  SELECT (x ->> 0)::uuid, x ->> 1, (x ->> 2)::uuid, (x ->> 3)::timestamptz, x ->> 4, x -> 5, x ->> 6,"
+    "         coalesce((x ->> 7)::timestamptz, now()), now(), pg_current_xact_id()::text::bigint"
+    "    FROM jsonb_array_elements(CAST(:entries AS jsonb)) WITH ORDINALITY AS u(x, ord)"
     "   ORDER BY u.ord"
     "  ON CONFLICT (id) DO NOTHING"
     "  RETURNING id, seq, created_at, effective_at), "
     "legs AS ("
-    "  SELECT l.*, e.seq, e.created_at"
-    "    FROM unnest(CAST(:leg_entries AS uuid[]), CAST(:leg_accounts AS bigint[]),"
-    "                CAST(:leg_currencies AS text[]), CAST(:leg_sides AS text[]),"
-    "                CAST(:leg_phases AS text[]), CAST(:leg_amounts AS bigint[]),"
-    "                CAST(:leg_shards AS smallint[]))"
-    "         WITH ORDINALITY AS l(entry_id, account_id, currency, side, phase, amount, shard, ord)"
-    "    JOIN e ON e.id = l.entry_id), "
+    "  SELECT (x ->> 1)::bigint AS account_id, x ->> 2 AS side, x ->> 3 AS phase,"
+    "         (x ->> 4)::bigint AS amount, x ->> 5 AS currency, (x ->> 6)::smallint AS shard,"
+    "         l.ord, e.seq, e.created_at"
+    "    FROM jsonb_array_elements(CAST(:legs AS jsonb)) WITH ORDINALITY AS l(x, ord)"
+    "    JOIN e ON e.id = (x ->> 0)::uuid), "
     "p AS ("
     "  INSERT INTO ledger_postings (entry_seq, account_id, currency, side, phase, amount, created_at)"
     "  SELECT seq, account_id, currency, side, phase, amount, created_at FROM legs ORDER BY ord), "
@@ -152,9 +155,9 @@ _WRITE = text(
     "         coalesce(sum(CASE phase WHEN 'pending' THEN amount WHEN 'released' THEN -amount END)"
     "                  FILTER (WHERE side = 'credit'), 0) AS cq"
     "    FROM legs GROUP BY account_id, shard), "
-    f"a AS (UPDATE ledger_accounts x {_COUNTERS_SET} FROM d"
+    f"a AS (UPDATE ledger_accounts x {COUNTERS_SET} FROM d"
     "       WHERE d.shard IS NULL AND x.id = d.account_id RETURNING 1), "
-    f"s AS (UPDATE ledger_account_shards x {_COUNTERS_SET} FROM d"
+    f"s AS (UPDATE ledger_account_shards x {COUNTERS_SET} FROM d"
     "       WHERE d.shard IS NOT NULL AND x.account_id = d.account_id AND x.shard = d.shard RETURNING 1), "
     "c AS (DELETE FROM ledger_open_holds WHERE hold_id = ANY(CAST(:closed AS uuid[])) RETURNING 1), "
     "o AS ("
@@ -185,7 +188,7 @@ async def load(conn: AsyncConnection, wanted: Wanted) -> State:
     params = {
         "codes": wanted.codes,
         "ids": sorted(set(wanted.account_ids) | hold_accounts),
-        "prefer": _preferred_shard(conn),
+        "prefer": preferred_shard(conn),
         "entry_ids": wanted.entry_ids,
     }
     found, stored = (await conn.execute(_LOAD, params)).one()
@@ -202,15 +205,15 @@ async def load(conn: AsyncConnection, wanted: Wanted) -> State:
             counters=[dp, cp, dq, cq] if ordinary else None,
             shard=0 if ordinary else shard,
         )
-        if shard is None and not ordinary:  # every candidate shard is busy: queue on one
+        if shard is None and not ordinary:  # every shard is busy: queue on one
             account.shard = random.randrange(shards)
             await conn.execute(_WAIT_FOR_SHARD, {"account": account_id, "shard": account.shard})
     existing = {}
     for entry_id, seq, request_hash, created_at, effective_at, expires_at in stored or ():
         existing[UUID(entry_id)] = StoredEntry(
-            UUID(entry_id), seq, request_hash, _moment(created_at), _moment(effective_at), _time(expires_at)
+            UUID(entry_id), seq, request_hash, moment(created_at), moment(effective_at), _time(expires_at)
         )
-    await _load_legs(conn, list(existing.values()))
+    await load_legs(conn, list(existing.values()))
     return State(
         accounts=accounts,
         by_code={account.code: account for account in accounts.values()},
@@ -220,24 +223,24 @@ async def load(conn: AsyncConnection, wanted: Wanted) -> State:
 
 
 def _time(value: str | None) -> datetime | None:
-    return None if value is None else _moment(value)
+    return None if value is None else moment(value)
 
 
-def _moment(value: str) -> datetime:
+def moment(value: str) -> datetime:
     """A timestamp as JSON renders it (ISO 8601 with an offset), in UTC."""
     return datetime.fromisoformat(value).astimezone(UTC)
 
 
-def _preferred_shard(conn: AsyncConnection) -> int:
+def preferred_shard(conn: AsyncConnection) -> int:
     """A shard number kept for the life of the database connection, so that concurrent
     connections mostly write different shards of a hot account (and skip each other when not)."""
     info = conn.sync_connection.info if conn.sync_connection is not None else {}
-    if "ledger_preferred_shard" not in info:
-        info["ledger_preferred_shard"] = random.randrange(1 << 16)
-    return int(info["ledger_preferred_shard"])
+    if "ledgerpreferred_shard" not in info:
+        info["ledgerpreferred_shard"] = random.randrange(1 << 16)
+    return int(info["ledgerpreferred_shard"])
 
 
-async def _load_legs(conn: AsyncConnection, stored: Sequence[StoredEntry]) -> None:
+async def load_legs(conn: AsyncConnection, stored: Sequence[StoredEntry]) -> None:
     if not stored:
         return
     by_seq = {entry.seq: entry for entry in stored}
@@ -257,24 +260,40 @@ async def write(conn: AsyncConnection, plan: Plan, state: State) -> list[Written
         await conn.execute(
             _WRITE,
             {
-                "ids": [entry.id for entry in plan.entries],
-                "kinds": [entry.kind for entry in plan.entries],
-                "pending_ids": [entry.pending_id for entry in plan.entries],
-                "expires": [entry.expires_at for entry in plan.entries],
-                "refs": [entry.reference for entry in plan.entries],
-                "metas": [json.dumps(entry.metadata, separators=(",", ":")) for entry in plan.entries],
-                "hashes": [entry.request_hash for entry in plan.entries],
-                "effective": [entry.effective_at for entry in plan.entries],
-                "leg_entries": [entry_id for entry_id, _ in legs],
-                "leg_accounts": [leg[0] for _, leg in legs],
-                "leg_currencies": [leg[4] for _, leg in legs],
-                "leg_sides": [leg[1] for _, leg in legs],
-                "leg_phases": [leg[2] for _, leg in legs],
-                "leg_amounts": [leg[3] for _, leg in legs],
-                "leg_shards": [
-                    None if state.accounts[leg[0]].counters is not None else state.accounts[leg[0]].shard
-                    for _, leg in legs
-                ],
+                # JSON rather than arrays: one string to send, parsed by the server in C.
+                "entries": json.dumps(
+                    [
+                        [
+                            str(entry.id),
+                            entry.kind,
+                            None if entry.pending_id is None else str(entry.pending_id),
+                            None if entry.expires_at is None else entry.expires_at.isoformat(),
+                            entry.reference,
+                            entry.metadata,
+                            entry.request_hash,
+                            None if entry.effective_at is None else entry.effective_at.isoformat(),
+                        ]
+                        for entry in plan.entries
+                    ],
+                    separators=(",", ":"),
+                ),
+                "legs": json.dumps(
+                    [
+                        [
+                            str(entry_id),
+                            leg[0],
+                            leg[1],
+                            leg[2],
+                            leg[3],
+                            leg[4],
+                            None
+                            if state.accounts[leg[0]].counters is not None
+                            else state.accounts[leg[0]].shard,
+                        ]
+                        for entry_id, leg in legs
+                    ],
+                    separators=(",", ":"),
+                ),
                 "closed": plan.holds_closed,
                 "opened": [entry.id for entry in opened],
                 "opened_expiry": [entry.expires_at for entry in opened],
@@ -282,7 +301,7 @@ async def write(conn: AsyncConnection, plan: Plan, state: State) -> list[Written
         )
     ).one()
     inserted = {
-        UUID(entry_id): (seq, _moment(created_at), _moment(effective_at))
+        UUID(entry_id): (seq, moment(created_at), moment(effective_at))
         for entry_id, seq, created_at, effective_at in row.inserted or ()
     }
     written: list[Written | None] = []
@@ -306,14 +325,14 @@ async def write(conn: AsyncConnection, plan: Plan, state: State) -> list[Written
     if (row.counters, row.closed, row.opened) != expected:
         raise RuntimeError(f"ledger write: expected {expected} rows changed, got {tuple(row)[1:]}")
     if raced:
-        found = await conn.execute(_EXISTING, {"ids": raced})
+        found = await conn.execute(EXISTING, {"ids": raced})
         stored = {
             row.id: StoredEntry(
                 row.id, row.seq, row.request_hash, row.created_at, row.effective_at, row.expires_at
             )
             for row in found
         }
-        await _load_legs(conn, list(stored.values()))
+        await load_legs(conn, list(stored.values()))
         written = [
             stored[entry.id] if item is None else item
             for entry, item in zip(plan.entries, written, strict=True)

@@ -358,8 +358,10 @@ async def test_text_that_postgresql_cannot_store_is_refused_up_front(engine: Asy
             await post_entry(conn, transfer(BANK, ALICE, usd("1"), reference="a\x00b"))
         with pytest.raises(InvalidEntry, match="NUL"):
             await post_entry(conn, transfer(BANK, ALICE, usd("1"), metadata={"note": ["x\x00"]}))
-        with pytest.raises(InvalidEntry, match="NUL"):
+        with pytest.raises(InvalidEntry, match="printable"):
             await open_account(conn, "customer:\x00:wallet:USD", "USD", Side.CREDIT)
+        with pytest.raises(InvalidEntry, match="Unicode"):
+            await post_entry(conn, transfer(BANK, ALICE, usd("1"), reference="\ud800"))
 
     await tx(engine, work)
 

@@ -271,6 +271,7 @@ SQLITE = [
 # PostgreSQL
 
 POSTGRESQL_FUNCTIONS = (
+    "ledger_assert(boolean, text)",
     "ledger_refuse_change()",
     "ledger_check_postings()",
     "ledger_check_entry()",
@@ -350,6 +351,15 @@ POSTGRESQL = [
     END $$""",
     """CREATE TRIGGER ledger_postings_check AFTER INSERT ON ledger_postings
     REFERENCING NEW TABLE AS new_postings FOR EACH STATEMENT EXECUTE FUNCTION ledger_check_postings()""",
+    # Lets a single statement abort itself when a consistency check inside it fails.
+    """CREATE FUNCTION ledger_assert(p_ok boolean, p_message text) RETURNS boolean
+    LANGUAGE plpgsql AS $$
+    BEGIN
+      IF p_ok IS NOT TRUE THEN
+        RAISE EXCEPTION '%', p_message USING ERRCODE = 'LA006';
+      END IF;
+      RETURN true;
+    END $$""",
     # Counter updates rewrite these rows all day: leave room on each page for HOT updates.
     "ALTER TABLE ledger_accounts SET (fillfactor = 50)",
     "ALTER TABLE ledger_account_shards SET (fillfactor = 50)",
