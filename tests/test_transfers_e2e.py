@@ -185,3 +185,25 @@ async def test_a_listed_recipient_holds_the_transfer_for_review_and_an_officer_r
         assert response.status_code == 201, response.text
         assert response.json()["status"] in ("under_review", "cancelled")
         assert await world.partner_pays_all() == []
+
+
+async def test_status_notifications_reach_the_push_channel(engine: AsyncEngine, settings: Settings) -> None:
+    from backend.outbox.events import StoredEvent
+    from backend.outbox.push import DevPushProvider, PushHandler
+    from backend.outbox.tables import outbox_events
+
+    async with transfer_world(engine, settings) as world:
+        sender = await world.customer()
+        await world.fund(sender, "3000.00", "RUB")
+        recipient_id = await world.recipient(sender, method="bank_account", iban=IBAN)
+        quote = await world.quote(sender, "1000.00")
+        transfer = (await world.send(sender, quote["id"], recipient_id)).json()
+    async with engine.connect() as conn:
+        query = outbox_events.select().where(outbox_events.c.aggregate_id == transfer["id"])
+        rows = (await conn.execute(query)).mappings().all()
+    provider = DevPushProvider()
+    for row in rows:
+        if row["destination"].startswith("push:"):
+            await PushHandler(provider).deliver(StoredEvent.from_row(row))
+    assert [message.template for message in provider.sent] == ["transfer.sent_to_partner"]
+    assert provider.sent[0].customer_id == str(sender.customer_id)

@@ -82,6 +82,7 @@ class _Created:
     status_code: int
     body: dict[str, Any]
     opened_accounts: list[str]
+    replayed: bool = False
 
 
 _active_partners = (
@@ -136,7 +137,7 @@ class TransferService:
         async def unit(conn: AsyncConnection) -> _Created:
             replay = await claim(conn, scope, idempotency_key, request_hash)
             if replay is not None:
-                return _Created(replay.status_code, replay.body, [])
+                return _Created(replay.status_code, replay.body, [], replayed=True)
             assert idempotency_key is not None
             created, opened = await self._create_in(
                 conn, principal, quote_id, recipient_id, purpose, convert, now
@@ -147,7 +148,7 @@ class TransferService:
 
         result = await self._batcher.run(unit)
         self._accounts.remember(result.opened_accounts)
-        if result.opened_accounts or result.status_code == 201:
+        if not result.replayed:
             TRANSFERS.labels(status=result.body.get("status", "unknown")).inc()
         return result.status_code, result.body
 
@@ -361,6 +362,7 @@ class TransferService:
         )
 
     async def _notify(self, conn: AsyncConnection, transfer_id: str, customer_id: int, now: datetime) -> None:
+        """Tell the sender's phone the new status (through the outbox: no personal data in it)."""
         row = await repo.find_by_id(conn, transfer_id)
         assert row is not None
         await enqueue(
@@ -369,8 +371,8 @@ class TransferService:
                 "transfer",
                 transfer_id,
                 "transfer.status",
-                f"push:customer:{customer_id}",
-                {"transferId": transfer_id, "status": row["status"]},
+                f"push:{customer_id}",
+                {"template": f"transfer.{row['status']}", "params": {"transferId": transfer_id}},
             ),
             now=now,
         )
