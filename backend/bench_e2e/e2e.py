@@ -73,7 +73,7 @@ def load_average() -> float:
     return round(os.getloadavg()[0], 2)
 
 
-async def start_stack(stack: Stack, engine: AsyncEngine) -> BankCredentials:
+async def start_stack(stack: Stack, engine: AsyncEngine, *, callback_attempts: int = 5) -> BankCredentials:
     """Seed the database, then start the mock bank, the outbox worker and the server."""
     credentials = await seed(engine, stack.settings(), stack.bank_url)
     stack.define(
@@ -84,6 +84,8 @@ async def start_stack(stack: Stack, engine: AsyncEngine) -> BankCredentials:
         str(stack.bank_port),
         "--api-url",
         stack.api_url,
+        "--callback-attempts",
+        str(callback_attempts),
         "--key-id",
         credentials.key_id,
         extra_env={

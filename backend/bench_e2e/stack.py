@@ -207,7 +207,7 @@ class Stack:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.popen.pid, sig)
         try:
-            process.popen.wait(timeout=30)
+            process.popen.wait(timeout=15)
         except subprocess.TimeoutExpired:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.popen.pid, signal.SIGKILL)
