@@ -23,6 +23,12 @@ __all__ = ["bench_crash", "bench_e2e"]
 @click.option("--pool-size", default=5, show_default=True, help="KORPU_DB_POOL_SIZE per server process.")
 @click.option("--pgbench-seconds", default=30, show_default=True, help="pgbench -T (0: skip the reference).")
 @click.option("--log-level", default="WARNING", show_default=True, help="KORPU_LOG_LEVEL of the stack.")
+@click.option(
+    "--list",
+    "lists",
+    multiple=True,
+    help="Sanctions list to screen against, format:path (default: the test data's OFAC tiny and UN lists).",
+)
 @click.option("--keep-db", is_flag=True, help="Leave the benchmark database behind.")
 @click.option("--json", "as_json", is_flag=True, help="End with one JSON object on the last line.")
 def bench_e2e(
@@ -36,12 +42,14 @@ def bench_e2e(
     pool_size: int,
     pgbench_seconds: int,
     log_level: str,
+    lists: tuple[str, ...],
     keep_db: bool,
     as_json: bool,
 ) -> None:
     """POST /v1/transfers over HTTP with wrk against korpu serve on a fresh PostgreSQL database,
     beside pgbench TPC-B measured in the same run (loopback only; stops all it starts)."""
     from backend.bench_e2e.e2e import E2EConfig, run_e2e
+    from backend.bench_e2e.world import DEFAULT_LISTS
 
     config = E2EConfig(
         stack=StackConfig(
@@ -54,6 +62,7 @@ def bench_e2e(
         senders=senders,
         max_rate=max_rate,
         pgbench_seconds=pgbench_seconds,
+        lists=lists or DEFAULT_LISTS,
     )
 
     def say(line: Any) -> None:
@@ -70,6 +79,12 @@ def bench_e2e(
 @click.option("--senders", default=40, show_default=True, help="Signed-in, funded senders.")
 @click.option("--transfers", default=6000, show_default=True, help="Most transfers the run may send.")
 @click.option("--drain-seconds", default=120, show_default=True, help="Wait for the outbox and bank after.")
+@click.option(
+    "--list",
+    "lists",
+    multiple=True,
+    help="Sanctions list to screen against, format:path (default: the test data's OFAC tiny and UN lists).",
+)
 @click.option("--keep-db", is_flag=True, help="Leave the database behind.")
 @click.option("--json", "as_json", is_flag=True, help="End with one JSON object on the last line.")
 def bench_crash(
@@ -80,6 +95,7 @@ def bench_crash(
     senders: int,
     transfers: int,
     drain_seconds: int,
+    lists: tuple[str, ...],
     keep_db: bool,
     as_json: bool,
 ) -> None:
@@ -89,6 +105,7 @@ def bench_crash(
     import sys
 
     from backend.bench_e2e.crash import CrashConfig, run_crash
+    from backend.bench_e2e.world import DEFAULT_LISTS
 
     config = CrashConfig(
         stack=StackConfig(server_workers=server_workers, keep_database=keep_db),
@@ -98,6 +115,7 @@ def bench_crash(
         senders=senders,
         transfers=transfers,
         drain_seconds=drain_seconds,
+        lists=lists or DEFAULT_LISTS,
     )
 
     def say(line: Any) -> None:

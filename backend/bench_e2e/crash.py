@@ -36,7 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from backend.bench_e2e.e2e import load_average, start_stack
 from backend.bench_e2e.invariants import Acknowledged, check_invariants
 from backend.bench_e2e.stack import Stack, StackConfig
-from backend.bench_e2e.world import PlannedTransfer, make_quotes, prepare_senders, wait_funded
+from backend.bench_e2e.world import DEFAULT_LISTS, PlannedTransfer, make_quotes, prepare_senders, wait_funded
 from backend.db import create_engine
 from backend.outbox.tables import outbox_events
 from backend.partners.tables import partner_payouts
@@ -66,6 +66,8 @@ class CrashConfig:
     """Quotes made: the most transfers the run may send."""
     drain_seconds: int = 120
     """How long to wait after the load for the outbox and the bank to finish."""
+    lists: tuple[str, ...] = DEFAULT_LISTS
+    """Sanctions lists (``format:path``) both parties are screened against."""
 
 
 @dataclass
@@ -193,7 +195,7 @@ async def run_crash(config: CrashConfig, *, say: Any = print) -> dict[str, Any]:
     try:
         stack.create_database()
         engine = create_engine(stack.database_url, pool_size=4)
-        await start_stack(stack, engine, callback_attempts=60)
+        await start_stack(stack, engine, config.lists, callback_attempts=60)
         senders = await prepare_senders(
             stack.api_url, engine, config.senders, Money(Decimal("400000.00"), "RUB")
         )

@@ -28,6 +28,7 @@ from backend.bench_e2e.loadgen import WrkResult, run_wrk
 from backend.bench_e2e.pgbench import run_pgbench
 from backend.bench_e2e.stack import Stack, StackConfig
 from backend.bench_e2e.world import (
+    DEFAULT_LISTS,
     VELOCITY_NOTE,
     BankCredentials,
     make_quotes,
@@ -66,6 +67,8 @@ class E2EConfig:
     """Transfers per second the plan is sized for (quotes made = max_rate x seconds)."""
     pgbench_seconds: int = 30
     """``pgbench -T`` of the reference; 0 skips it."""
+    lists: tuple[str, ...] = DEFAULT_LISTS
+    """Sanctions lists (``format:path``) both parties are screened against."""
 
 
 def load_average() -> float:
@@ -73,9 +76,11 @@ def load_average() -> float:
     return round(os.getloadavg()[0], 2)
 
 
-async def start_stack(stack: Stack, engine: AsyncEngine, *, callback_attempts: int = 5) -> BankCredentials:
+async def start_stack(
+    stack: Stack, engine: AsyncEngine, lists: tuple[str, ...], *, callback_attempts: int = 5
+) -> BankCredentials:
     """Seed the database, then start the mock bank, the outbox worker and the server."""
-    credentials = await seed(engine, stack.settings(), stack.bank_url)
+    credentials = await seed(engine, stack.settings(), stack.bank_url, lists)
     stack.define(
         "bank",
         "partners",
@@ -129,7 +134,7 @@ async def run_e2e(config: E2EConfig, *, say: Any = print) -> dict[str, Any]:
     try:
         stack.create_database()
         engine = create_engine(stack.database_url, pool_size=4)
-        await start_stack(stack, engine)
+        await start_stack(stack, engine, config.lists)
         started = time.monotonic()
         per_sender = Money(Decimal("400000.00"), "RUB")
         senders = await prepare_senders(stack.api_url, engine, config.senders, per_sender)
@@ -202,6 +207,7 @@ def _figures(
         "senders": config.senders,
         "cpus": os.cpu_count(),
         "rules": VELOCITY_NOTE,
+        "lists": [spec.rsplit("/", 1)[-1] for spec in config.lists],
     }
     if reference is not None:
         ratio = tps / reference.tps if reference.tps else 0.0

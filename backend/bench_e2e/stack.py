@@ -10,6 +10,7 @@ everything it started and drops the database. Every address is 127.0.0.1; ports 
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import os
 import secrets
@@ -54,6 +55,10 @@ def psql(sql: str, database: str = "postgres") -> str:
     if done.returncode != 0:
         raise RuntimeError(f"psql failed: {done.stderr.strip()}")
     return done.stdout
+
+
+def _new_key() -> str:
+    return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +122,11 @@ class Stack:
         return {
             **inherited,
             "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p),
-            "KORPU_ENV": "dev",
+            # The test environment hashes PINs cheaply, which only the senders' sign-up feels; the
+            # measured request path is the same in every environment. Secrets: this run's own.
+            "KORPU_ENV": "test",
+            "KORPU_DEV_SMS_INBOX": "1",
+            **self._secrets,
             "KORPU_DATABASE_URL": self.database_url,
             "KORPU_VAR_DIR": str(self.workdir / "var"),
             "KORPU_HOST": HOST,
@@ -166,6 +175,11 @@ class Stack:
     def __post_init__(self) -> None:
         self._extra_env: dict[str, dict[str, str]] = {}
         self.workdir.mkdir(parents=True, exist_ok=True)
+        self._secrets = {
+            "KORPU_SECRET_KEY": _new_key(),
+            "KORPU_DATA_KEYS": f"1:{_new_key()}",
+            "KORPU_LEDGER_SIGNING_KEY": _new_key(),
+        }
 
     def start(self, name: str) -> Process:
         process = self.processes[name]

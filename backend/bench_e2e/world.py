@@ -36,6 +36,7 @@ from backend.settings import Settings
 from backend.transfers.tables import wallet_operations
 from compliance.monitoring.store import save_rule
 from compliance.privacy import Sealer
+from compliance.screening import load_list, store_snapshot
 from fx.catalogue_store import load_catalogue
 from fx.quotes import create_quote
 from fx.rate_store import load_rate_book
@@ -43,6 +44,7 @@ from ledger.money import Money
 
 __all__ = [
     "CORRIDOR",
+    "DEFAULT_LISTS",
     "VELOCITY_NOTE",
     "BankCredentials",
     "PlannedTransfer",
@@ -50,6 +52,7 @@ __all__ = [
     "make_quotes",
     "prepare_senders",
     "seed",
+    "store_lists",
     "wait_funded",
     "write_plan",
 ]
@@ -64,6 +67,7 @@ VELOCITY_NOTE = (
     "the whole run, where the pilot's default (5 a day) would hold every sixth transfer for review"
 )
 PIN = "1357"
+SANCTIONS = Path(__file__).resolve().parents[2] / "tests" / "data" / "sanctions"
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,9 +98,30 @@ class PlannedTransfer:
     quote_id: str
 
 
-async def seed(engine: AsyncEngine, settings: Settings, bank_url: str) -> BankCredentials:
-    """Corridors and rates, the partner bank at ``bank_url``, and the run's monitoring rule."""
+DEFAULT_LISTS = (
+    f"ofac-csv:{SANCTIONS}/ofac-sdn-tiny",
+    f"un-xml:{SANCTIONS}/un-consolidated-2026-02-27.xml",
+)
+"""Sanctions lists screened against when none are given: the real files the tests read."""
+
+
+async def store_lists(engine: AsyncEngine, specs: tuple[str, ...]) -> int:
+    """Store each list (``format:path``) as the current version; returns the entries loaded."""
+    total = 0
+    for spec in specs:
+        snapshot = await asyncio.to_thread(load_list, spec)
+        async with engine.begin() as conn:
+            outcome = await store_snapshot(conn, snapshot, source_label=spec, loaded_by="system:bench")
+        total += outcome.entry_count
+    return total
+
+
+async def seed(
+    engine: AsyncEngine, settings: Settings, bank_url: str, lists: tuple[str, ...]
+) -> BankCredentials:
+    """Corridors and rates, sanctions lists, the partner bank at ``bank_url``, the run's monitoring rule."""
     await seed_fx(engine, settings)
+    await store_lists(engine, lists)
     keys = PartnerSecrets(settings.secrets.secret_key, Sealer(settings.secrets.data_keys))
     now = datetime.now(UTC)
     async with engine.begin() as conn:
