@@ -14,7 +14,7 @@ __all__ = ["bench_crash", "bench_e2e"]
 
 @click.command("e2e")
 @click.option("--server-workers", default=4, show_default=True, help="korpu serve --workers.")
-@click.option("--connections", default=32, show_default=True, help="Requests in flight (wrk -c).")
+@click.option("--connections", default=8, show_default=True, help="Requests in flight (wrk -c).")
 @click.option("--threads", default=2, show_default=True, help="wrk threads.")
 @click.option("--seconds", default=30, show_default=True, help="Measured load time.")
 @click.option("--warmup", default=5, show_default=True, help="Seconds of load before measuring.")
@@ -28,6 +28,11 @@ __all__ = ["bench_crash", "bench_e2e"]
     "lists",
     multiple=True,
     help="Sanctions list to screen against, format:path (default: the test data's OFAC tiny and UN lists).",
+)
+@click.option(
+    "--payouts-after",
+    is_flag=True,
+    help="Pause the outbox worker while measuring; time the payouts' delivery afterwards.",
 )
 @click.option("--keep-db", is_flag=True, help="Leave the benchmark database behind.")
 @click.option("--json", "as_json", is_flag=True, help="End with one JSON object on the last line.")
@@ -43,6 +48,7 @@ def bench_e2e(
     pgbench_seconds: int,
     log_level: str,
     lists: tuple[str, ...],
+    payouts_after: bool,
     keep_db: bool,
     as_json: bool,
 ) -> None:
@@ -63,6 +69,7 @@ def bench_e2e(
         max_rate=max_rate,
         pgbench_seconds=pgbench_seconds,
         lists=lists or DEFAULT_LISTS,
+        payouts_after=payouts_after,
     )
 
     def say(line: Any) -> None:

@@ -30,16 +30,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from backend.bench_e2e.e2e import load_average, start_stack
+from backend.bench_e2e.e2e import drain, load_average, start_stack
 from backend.bench_e2e.invariants import Acknowledged, check_invariants
 from backend.bench_e2e.stack import Stack, StackConfig
 from backend.bench_e2e.world import DEFAULT_LISTS, PlannedTransfer, make_quotes, prepare_senders, wait_funded
 from backend.db import create_engine
-from backend.outbox.tables import outbox_events
-from backend.partners.tables import partner_payouts
 from ledger.money import Money
 
 __all__ = ["CrashConfig", "run_crash"]
@@ -156,22 +153,6 @@ async def _chaos(stack: Stack, config: CrashConfig, say: Any) -> list[dict[str, 
     return done
 
 
-async def _drain(stack: Stack, engine: AsyncEngine, within: float) -> dict[str, int]:
-    """Wait until the outbox has nothing pending and no payout is waiting for the bank."""
-    pending_events = select(func.count()).where(outbox_events.c.status == "pending")
-    unsettled = select(func.count()).where(partner_payouts.c.status.in_(("pending", "claimed", "sent")))
-    deadline = time.monotonic() + within
-    while True:
-        async with engine.connect() as conn:
-            left = {
-                "outboxPending": int((await conn.execute(pending_events)).scalar_one()),
-                "payoutsUnsettled": int((await conn.execute(unsettled)).scalar_one()),
-            }
-        if not any(left.values()) or time.monotonic() > deadline:
-            return left
-        await asyncio.sleep(1.0)
-
-
 def _ledger_verify(stack: Stack) -> int:
     done = subprocess.run(
         [sys.executable, "-m", "backend.cli", "ledger", "verify"],
@@ -209,7 +190,7 @@ async def run_crash(config: CrashConfig, *, say: Any = print) -> dict[str, Any]:
         kills = await _chaos(stack, config, say)
         seen = await clients
         load_seconds = time.monotonic() - started
-        left = await _drain(stack, engine, config.drain_seconds)
+        left = await drain(engine, config.drain_seconds)
         async with httpx.AsyncClient(base_url=stack.bank_url, timeout=30) as bank:
             bank_payouts = (await bank.get("/_mock/payouts")).json()
         for name in ("server", "worker", "bank"):

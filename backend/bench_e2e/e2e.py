@@ -38,10 +38,12 @@ from backend.bench_e2e.world import (
     write_plan,
 )
 from backend.db import create_engine
+from backend.outbox.tables import outbox_events
+from backend.partners.tables import partner_payouts
 from backend.transfers.tables import transfers
 from ledger.money import Money
 
-__all__ = ["TARGET", "E2EConfig", "load_average", "run_e2e", "start_stack"]
+__all__ = ["TARGET", "E2EConfig", "drain", "load_average", "run_e2e", "start_stack"]
 
 TARGET = {"ratio": 0.25, "p99Ms": 100.0, "errorRate": 0.0}
 """Issue 9: transfers/s at least 0.25 x pgbench TPC-B TPS, p99 at most 100 ms, no errors."""
@@ -57,7 +59,7 @@ class E2EConfig:
     """Measured load duration."""
     warmup_seconds: int = 5
     """Load before measuring (every server process warms its caches and connections)."""
-    connections: int = 32
+    connections: int = 8
     """Requests wrk keeps in flight."""
     threads: int = 2
     """wrk threads."""
@@ -69,6 +71,8 @@ class E2EConfig:
     """``pgbench -T`` of the reference; 0 skips it."""
     lists: tuple[str, ...] = DEFAULT_LISTS
     """Sanctions lists (``format:path``) both parties are screened against."""
+    payouts_after: bool = False
+    """Pause the outbox worker while measuring (payouts queue), then time their delivery apart."""
 
 
 def load_average() -> float:
@@ -105,6 +109,22 @@ async def start_stack(
     await stack.wait_http(f"{stack.bank_url}/_mock/state", process="bank")
     await stack.wait_http(f"{stack.api_url}/ready", process="server")
     return credentials
+
+
+async def drain(engine: AsyncEngine, within: float) -> dict[str, int]:
+    """Wait until the outbox has nothing pending and no payout waits for the bank; what is left."""
+    pending_events = select(func.count()).where(outbox_events.c.status == "pending")
+    unsettled = select(func.count()).where(partner_payouts.c.status.in_(("pending", "claimed", "sent")))
+    deadline = time.monotonic() + within
+    while True:
+        async with engine.connect() as conn:
+            left = {
+                "outboxPending": int((await conn.execute(pending_events)).scalar_one()),
+                "payoutsUnsettled": int((await conn.execute(unsettled)).scalar_one()),
+            }
+        if not any(left.values()) or time.monotonic() > deadline:
+            return left
+        await asyncio.sleep(0.5)
 
 
 async def _statuses(engine: AsyncEngine) -> dict[str, int]:
@@ -151,11 +171,23 @@ async def run_e2e(config: E2EConfig, *, say: Any = print) -> dict[str, Any]:
         write_plan(plan, planned[warmup_count:])
         if config.warmup_seconds:
             await asyncio.to_thread(_wrk, stack, config, warmup_plan, config.warmup_seconds)
+        if config.payouts_after:
+            await drain(engine, 120)
+            stack.stop("worker")
         before = await _statuses(engine)
         load_before = load_average()
         result = await asyncio.to_thread(_wrk, stack, config, plan, config.seconds)
         load_during = load_average()
         after = await _statuses(engine)
+        delivery: dict[str, Any] | None = None
+        if config.payouts_after:
+            started_drain = time.monotonic()
+            stack.start("worker")
+            left = await drain(engine, 600)
+            drained = time.monotonic() - started_drain
+            paid = after.get("sent_to_partner", 0) - before.get("sent_to_partner", 0)
+            delivery = {"payouts": paid, "seconds": round(drained, 1), "left": left}
+            delivery["payoutsPerSecond"] = round(paid / drained, 1) if drained else None
         for name in ("server", "worker", "bank"):
             stack.stop(name)
         reference = None

@@ -93,6 +93,19 @@ class MockBank:
     payouts: dict[str, PayoutRecord] = field(default_factory=dict)
     """Every payout id an instruction named: how often (a second distinct instruction is a duplicate)."""
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    _client: httpx.AsyncClient | None = None
+
+    def _api(self) -> httpx.AsyncClient:
+        """One client for every call-back (made on first use, with the credentials set by then)."""
+        if self._client is None:
+            auth = PartnerAuth(self.config.key_id, self.config.api_secret)
+            self._client = httpx.AsyncClient(base_url=self.config.api_url, auth=auth, timeout=10)
+        return self._client
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
 
     def _verify(self, request_headers: Any, body: bytes) -> str:
         headers = {
@@ -146,17 +159,16 @@ class MockBank:
             if reason
             else ("confirm", {"partnerReference": f"MOCK-{payout['id'][-8:]}"})
         )
-        auth = PartnerAuth(self.config.key_id, self.config.api_secret)
-        async with httpx.AsyncClient(base_url=self.config.api_url, auth=auth, timeout=10) as client:
-            for attempt in range(self.config.callback_attempts):
-                try:
-                    response = await client.post(f"/partner/v1/payouts/{payout['id']}/{action}", json=body)
-                except httpx.TransportError:
-                    response = None
-                if response is not None and response.status_code in (200, 409):
-                    self.outcomes[payout["id"]] = "confirmed" if action == "confirm" else f"failed: {reason}"
-                    return
-                await asyncio.sleep(min(0.2 * 2**attempt, 5.0))
+        client = self._api()
+        for attempt in range(self.config.callback_attempts):
+            try:
+                response = await client.post(f"/partner/v1/payouts/{payout['id']}/{action}", json=body)
+            except httpx.TransportError:
+                response = None
+            if response is not None and response.status_code in (200, 409):
+                self.outcomes[payout["id"]] = "confirmed" if action == "confirm" else f"failed: {reason}"
+                return
+            await asyncio.sleep(min(0.2 * 2**attempt, 5.0))
         logger.warning("mock bank could not report a payout", extra={"payoutId": payout["id"]})
 
     async def poll_once(self, limit: int = 50) -> int:
@@ -239,6 +251,7 @@ async def run_mock_bank(bank: MockBank, host: str, port: int, poll_interval: flo
     try:
         await server.serve()
     finally:
+        await bank.aclose()
         if poller is not None:
             poller.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -1,11 +1,13 @@
 """The orchestration of a remittance: one request, one database transaction.
 
-``create`` runs inside a ledger :class:`~ledger.batching.Batcher` unit, so under load many
-transfers share a transaction and its commit while each caller gets its own answer. In that one
-transaction: the idempotency claim, the quote consumed, the recipient's payout details copied,
-the checks (limits, screening, monitoring), the pending ledger entry that reserves the sender's
-money, the transfer and its timeline, the payout instruction (whose delivery is an outbox row)
-and the idempotency record. Either all of it exists or none of it.
+``create`` runs in a transaction of its own (rerun on a deadlock). In that one transaction: the
+idempotency claim, the quote consumed, the recipient's payout details copied, the checks (limits,
+screening, monitoring), the transfer and its whole timeline (one row, built in memory and never
+read back), the payout instruction (whose delivery is an outbox row), the idempotency record, and
+last the pending ledger entry that reserves the sender's money, behind a per-process gate
+(:mod:`backend.transfers.gate`) so that hot ledger accounts are held only from that write to the
+commit. Either all of it exists or none of it. (A ledger :class:`~ledger.batching.Batcher` may be
+passed instead, for group commit; measured slower here: docs/performance.md.)
 
 The service is also the partner capability's :class:`PayoutOutcomeHandler` (a confirmed payout
 posts the hold, a failed one voids it) and compliance's ``TransferDecisionSink`` (an officer's
