@@ -37,6 +37,8 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
+# Two processes: each has its own PostgreSQL database and SQLite files, so tests stay isolated.
+PYTEST_ARGS ?= -n 2
 pytest: install
 	KORPU_ENV=test $(BIN)/python -m pytest $(PYTEST_ARGS)
 

@@ -16,12 +16,13 @@ from litestar.plugins.pydantic import PydanticPlugin
 from litestar.types import ControllerRouterHandler
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from backend.backoffice import BACKOFFICE_CONTROLLERS
+from backend.backoffice import BACKOFFICE_CONTROLLERS, ComplianceHooks
 from backend.db import create_engine
 from backend.health import HealthController
 from backend.identity.container import build_identity
 from backend.identity.dev_inbox import DevSmsController, dev_inbox_enabled
 from backend.identity.guards import CustomerAuthMiddleware, identity_dependencies
+from backend.kyc import KycService, identity_set_tier
 from backend.logs import configure_logging
 from backend.metrics import MetricsController, prometheus_config
 from backend.middleware import RequestIdMiddleware
@@ -30,13 +31,16 @@ from backend.policy.dashboard import PolicyDashboardController
 from backend.policy.our_price_fx import QuoteEngineOurPrice
 from backend.problems import exception_handlers, problem_details_plugin
 from backend.quotes import quote_service
+from backend.screening import build_screener, load_screening_lists, screening_refresher
 from backend.settings import Settings, get_settings
 from backend.staff.controllers import StaffAuthController
 from backend.staff.guards import staff_dependencies
 from backend.stores import store_registry
+from backend.transfers.pilot_costs import TransferPilotCosts
 from backend.transfers.wiring import install_transfer_services
 from mobile_api.auth import AuthController
 from mobile_api.compare import CompareController
+from mobile_api.kyc import KycController
 from mobile_api.me import MeController
 from mobile_api.quotes import QuotesController
 from mobile_api.recipients import RecipientsController
@@ -67,6 +71,7 @@ def route_handlers(settings: Settings) -> Sequence[ControllerRouterHandler]:
         *BACKOFFICE_CONTROLLERS,
         AuthController,
         MeController,
+        KycController,
         RecipientsController,
         QuotesController,
         TransfersController,
@@ -92,7 +97,13 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
     )
 
     state["our_price_source"] = QuoteEngineOurPrice(quote_service(state))
+    state["screener"] = build_screener(settings)
+    state["kyc"] = KycService.for_state(state)
+    # KYC approvals change identity's tier; install_transfer_services keeps this set_tier and adds
+    # transfers= (a hook not wired answers 503 compliance_hook_not_wired).
+    state["compliance_hooks"] = ComplianceHooks(set_tier=identity_set_tier)
     install_transfer_services(state, settings, engine)
+    state["pilot_costs"] = TransferPilotCosts()
 
     async def dispose_engine(app: Litestar) -> None:
         if owns_engine:
@@ -115,6 +126,8 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
         # Every /v1 route needs a signed-in customer unless its opt says otherwise (backend.identity.guards).
         middleware=[prometheus_config().middleware, CustomerAuthMiddleware],
         dependencies={**staff_dependencies, **identity_dependencies()},
+        on_startup=[load_screening_lists],
+        lifespan=[screening_refresher],
         on_shutdown=[dispose_engine],
         debug=False,
         logging_config=None,  # backend.logs owns logging: one JSON line per record

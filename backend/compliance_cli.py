@@ -2,8 +2,11 @@
 
 - ``score-pairs`` and ``screen-batch`` work on files and lists given on the command line (no
   database): for evaluation and benchmarks, and for operators checking a list update.
-- ``lists load`` stores a list file as a new version (with the sanity checks) in the database;
-  ``lists show`` prints the current versions and whether a re-screening is due.
+- ``lists load`` stores a list file as a new version (with the sanity checks) in the database and,
+  when the lists moved on since the last re-screening, re-screens everyone; ``lists show`` prints
+  the current versions and whether a re-screening is due.
+- ``rescreen`` re-screens every customer and payee against the stored lists and opens alerts
+  for new findings (see backend/rescreen.py).
 - ``random-names`` writes names of people on no list, to measure the alert rate.
 Timings and counts go to stderr; with ``--json`` the last line on stdout is one JSON object.
 """
@@ -215,8 +218,14 @@ def lists_group() -> None:
 @click.option("--max-shrink", type=click.FloatRange(0, 1), default=0.10, show_default=True)
 @click.option("--allow-shrink", is_flag=True, help="Accept a list that shrank more than --max-shrink.")
 @click.option("--by", "loaded_by", default=None, help="Who loads it (kept with the version).")
+@click.option("--no-rescreen", is_flag=True, help="Do not re-screen now even if the lists moved on.")
 def lists_load(
-    spec: str, list_name: str | None, max_shrink: float, allow_shrink: bool, loaded_by: str | None
+    spec: str,
+    list_name: str | None,
+    max_shrink: float,
+    allow_shrink: bool,
+    loaded_by: str | None,
+    no_rescreen: bool,
 ) -> None:
     """Store the list at SPEC (FORMAT:PATH) as a new version, after sanity checks."""
     from backend.cli import _settings
@@ -250,10 +259,84 @@ def lists_load(
         _stop(str(exc))
     if not outcome.changed:
         click.echo(f"{outcome.list_name}: unchanged, version {outcome.version} stays current")
+    else:
+        was = "" if outcome.previous_count is None else f", was {outcome.previous_count}"
+        click.echo(
+            f"{outcome.list_name}: version {outcome.version} stored ({outcome.entry_count} entries{was})"
+        )
+    if no_rescreen:
         return
-    was = "" if outcome.previous_count is None else f", was {outcome.previous_count}"
-    click.echo(f"{outcome.list_name}: version {outcome.version} stored ({outcome.entry_count} entries{was})")
-    click.echo("re-screen customers and recipients: the lists changed")
+    try:
+        summary = asyncio.run(_rescreen(settings, only_if_due=True))
+    except Exception as exc:
+        _stop(
+            f"the list is stored but re-screening failed ({type(exc).__name__}: {exc}); "
+            "run `korpu compliance rescreen`"
+        )
+    if summary is None:
+        click.echo("re-screening not due: the lists are those of the last completed re-screening")
+    else:
+        click.echo(_describe_rescreen(summary))
+
+
+def _describe_rescreen(summary: dict[str, Any]) -> str:
+    versions = ", ".join(f"{name} v{version}" for name, version in sorted(summary["listVersions"].items()))
+    return (
+        f"re-screening job {summary['job']}: {summary['subjects']} customers and payees against "
+        f"{versions}: {summary['reviews']} review, {summary['hits']} hit; "
+        f"{summary['alertsOpened']} new alerts"
+    )
+
+
+async def _rescreen(settings: Any, *, only_if_due: bool) -> dict[str, Any] | None:
+    """Re-screen everyone against the stored lists; ``None`` when ``only_if_due`` and not due."""
+    from backend.db import create_engine
+    from backend.identity.keys import PersonalData
+    from backend.screening import build_screener, rescreen_everyone
+    from compliance.screening import refresh_screener, rescreen_due
+
+    engine = create_engine(settings.database_url, null_pool=True)
+    try:
+        screener = build_screener(settings)
+        async with engine.connect() as conn:
+            due = await rescreen_due(conn)
+            await refresh_screener(conn, screener)
+        if only_if_due and not due:
+            return None
+        if screener.index.is_empty:
+            _stop("no screening list loaded: load one with `korpu compliance lists load FORMAT:PATH`")
+
+        def progress(job: Any) -> None:
+            click.echo(f"re-screened {job.subjects_done} ({job.reviews} review, {job.hits} hit)", err=True)
+
+        report = await rescreen_everyone(
+            engine, screener, PersonalData.from_settings(settings), progress_cb=progress
+        )
+    finally:
+        await engine.dispose()
+    job = report.job
+    return {
+        "job": job.id,
+        "status": job.status,
+        "listVersions": dict(job.list_versions),
+        "subjects": job.subjects_done,
+        "reviews": job.reviews,
+        "hits": job.hits,
+        "alertsOpened": report.alerts_opened,
+    }
+
+
+@compliance.command("rescreen")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON summary as the last line.")
+def rescreen(as_json: bool) -> None:
+    """Re-screen every customer and payee against the stored lists; alert on new findings."""
+    from backend.cli import _settings
+
+    summary = asyncio.run(_rescreen(_settings(), only_if_due=False))
+    assert summary is not None
+    click.echo(_describe_rescreen(summary))
+    if as_json:
+        click.echo(json.dumps(summary))
 
 
 @lists_group.command("show")

@@ -14,13 +14,20 @@ from backend.fx_demo import seed_fx
 from backend.identity.demo import seed_identity
 from backend.partners.demo import seed_demo_partner
 from backend.policy.seed import seed_market_prices
+from backend.screening_demo import seed_screening_lists
 from backend.settings import Settings
 
 __all__ = ["SEEDERS", "seed"]
 
 Seeder = Callable[[AsyncEngine, Settings], Awaitable[str]]
 
-SEEDERS: list[Seeder] = [seed_fx, seed_identity, seed_market_prices, seed_demo_partner]
+SEEDERS: list[Seeder] = [
+    seed_fx,
+    seed_identity,
+    seed_market_prices,
+    seed_demo_partner,
+    seed_screening_lists,
+]
 """Seeders in the order they run; each returns a one-line summary of what it did."""
 
 

@@ -76,6 +76,11 @@ class Settings:
     """Bearer token for the SMS gateway. Never logged."""
     dev_sms_inbox: bool = False
     """Serve ``GET /dev/sms``, the inbox of codes that were not really sent (on in dev; never in prod)."""
+    demo_kyc_auto_approve: bool = False
+    """Approve KYC submissions as soon as they arrive (when screening is clear): a demo switch, on by
+    default in dev, refused in prod."""
+    screening_refresh_seconds: int = 60
+    """How often each process checks for a new screening list version."""
     secrets: Secrets = field(default_factory=lambda: _generate_secrets())
     """Key material; see :class:`Secrets`."""
 
@@ -108,6 +113,11 @@ class Settings:
         sms_url = get("SMS_URL") or None
         if env == "prod" and dev_sms_inbox:
             raise ConfigError("KORPU_DEV_SMS_INBOX cannot be on in prod")
+        demo_kyc = _flag(
+            get("DEMO_KYC_AUTO_APPROVE", "1" if env == "dev" else "0"), "KORPU_DEMO_KYC_AUTO_APPROVE"
+        )
+        if env == "prod" and demo_kyc:
+            raise ConfigError("KORPU_DEMO_KYC_AUTO_APPROVE cannot be on in prod: officers review KYC")
         if env == "prod" and sms_url is None:
             raise ConfigError("missing KORPU_SMS_URL in prod: sign-in codes need an SMS gateway")
         return cls(
@@ -124,6 +134,10 @@ class Settings:
             sms_url=sms_url,
             sms_token=get("SMS_TOKEN") or None,
             dev_sms_inbox=dev_sms_inbox,
+            demo_kyc_auto_approve=demo_kyc,
+            screening_refresh_seconds=_int(
+                get("SCREENING_REFRESH_SECONDS", "60"), "KORPU_SCREENING_REFRESH_SECONDS", 1, 86400
+            ),
             secrets=loaded_secrets,
         )
 

@@ -22,7 +22,7 @@ from fx.rates import Bulletin, QuotedRate, RateBook
 from fx.rounding import decimal_text
 from fx.tables import bulletin_rates, bulletins
 
-__all__ = ["SaveReport", "load_rate_book", "rate_history", "save_bulletins"]
+__all__ = ["SaveReport", "load_rate_book", "load_rate_book_between", "rate_history", "save_bulletins"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +114,11 @@ _RANKED = select(
 _RECENT = select(*[_RANKED.c[column.name] for column in bulletins.c]).where(
     _RANKED.c.recency <= bindparam("depth")
 )
+_IN_FORCE_FROM = (
+    select(bulletins)
+    .where(bulletins.c.as_of >= bindparam("start"), bulletins.c.as_of <= bindparam("end"))
+    .order_by(bulletins.c.as_of)
+)
 _IN_RANGE = (
     select(bulletins)
     .where(
@@ -153,6 +158,22 @@ async def load_rate_book(
 ) -> RateBook:
     """A RateBook of the ``depth`` newest bulletins of each source (or of ``sources`` only)."""
     rows = (await connection.execute(_RECENT, {"depth": depth})).mappings().all()
+    if sources is not None:
+        wanted = set(sources)
+        rows = [row for row in rows if row["source"] in wanted]
+    return RateBook(await _load(connection, rows))
+
+
+async def load_rate_book_between(
+    connection: AsyncConnection, start: datetime, end: datetime, sources: Sequence[str] | None = None
+) -> RateBook:
+    """A RateBook of every bulletin that came into force from ``start`` to ``end`` (of ``sources`` only).
+
+    It answers for any moment up to ``end`` as the rate book of that moment did, as long as ``start``
+    is at least the longest accepted rate age before the earliest moment asked about (an older
+    bulletin would be refused as stale anyway).
+    """
+    rows = (await connection.execute(_IN_FORCE_FROM, {"start": start, "end": end})).mappings().all()
     if sources is not None:
         wanted = set(sources)
         rows = [row for row in rows if row["source"] in wanted]

@@ -12,7 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.outbox.events import OutboxEvent, enqueue
 from backend.outbox.tables import outbox_events
-from backend.partners.outcomes import RecordingOutcomeHandler
 from backend.partners.payouts import confirm_payout
 from backend.partners.settlement import close_by_hand, ensure_windows
 from backend.settings import Settings
@@ -23,8 +22,7 @@ from ledger.settlement.reconciliation import reconcile_window
 from ledger.settlement.statements import Direction, Statement, StatementLine
 from ledger.settlement.windows import get_window
 from tests.partner_support import make_partner, make_payout
-
-T0 = datetime(2026, 11, 2, tzinfo=UTC)
+from tests.settlement_support import LedgerBookings
 
 
 async def audit_actions(engine: AsyncEngine) -> list[str]:
@@ -69,24 +67,30 @@ async def test_an_operator_resolves_reconciliation_exceptions_and_settles_the_wi
 ) -> None:
     partner, _, _ = await make_partner(engine, settings)
     payout_id = await make_payout(engine, settings, partner.id, "TR-1", "100.00")
+    await make_payout(engine, settings, partner.id, "TR-2", "5.00", currency="USD")  # never confirmed
+    books = LedgerBookings(partner.code)
     async with engine.begin() as conn:
-        (window,) = await ensure_windows(conn, now=T0)
-        await confirm_payout(
-            conn, partner.id, payout_id, RecordingOutcomeHandler(), now=T0 + timedelta(hours=1)
-        )
-        closed, _ = await close_by_hand(conn, window.id, closed_by="test", cutoff=T0 + timedelta(hours=2))
+        opened = await ensure_windows(conn, now=datetime.now(UTC) - timedelta(minutes=2))
+        window = next(w for w in opened if w.currency == "AZN")
+        idle = next(w for w in opened if w.currency == "USD")
+        await confirm_payout(conn, partner.id, payout_id, books)
+    async with engine.begin() as conn:
+        closed, _ = await close_by_hand(conn, window.id, closed_by="test", cutoff=datetime.now(UTC))
+        assert closed.closing == Money("100.00", "AZN")
         theirs = Statement(
             "KAP-1",
             "ACC",
             "Kapital",
             "AZN",
-            T0,
-            T0 + timedelta(hours=2),
+            window.opened_at,
+            datetime.now(UTC),
             Money("0.00", "AZN"),
-            (StatementLine("TR-1", Money("99.00", "AZN"), Direction.CREDIT, T0.date()),),
-            T0,
+            (StatementLine("TR-1", Money("99.00", "AZN"), Direction.CREDIT, books.booked_on["TR-1"]),),
+            datetime.now(UTC),
         )
-        await reconcile_window(conn, closed, write_camt053(theirs, message_id="m"), "camt053", now=T0)
+        await reconcile_window(
+            conn, closed, write_camt053(theirs, message_id="m"), "camt053", now=datetime.now(UTC)
+        )
     operator = await make_staff("operator")
 
     exceptions = (await http.get("/backoffice/v1/reconciliation/exceptions", headers=operator)).json()[
@@ -123,11 +127,16 @@ async def test_an_operator_resolves_reconciliation_exceptions_and_settles_the_wi
             "/backoffice/v1/settlement/windows", headers=operator, params={"partnerId": partner.id}
         )
     ).json()["items"]
-    assert [w["status"] for w in windows] == ["SETTLED", "OPEN"]
-    closing = await http.post(f"/backoffice/v1/settlement/windows/{windows[1]['id']}/close", headers=operator)
-    assert closing.status_code == 200
+    assert sorted((w["currency"], w["status"]) for w in windows) == [
+        ("AZN", "OPEN"),
+        ("AZN", "SETTLED"),
+        ("USD", "OPEN"),
+    ]
+    # A close by hand cuts a little in the past (in-flight allowance): the USD window opened long enough ago.
+    closing = await http.post(f"/backoffice/v1/settlement/windows/{idle.id}/close", headers=operator)
+    assert closing.status_code == 200, closing.text
     async with engine.connect() as conn:
-        assert (await get_window(conn, windows[1]["id"])).status == "CLOSED"
+        assert (await get_window(conn, idle.id)).status == "CLOSED"
     actions = await audit_actions(engine)
     assert {
         "reconciliation.exception_resolved",

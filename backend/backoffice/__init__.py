@@ -1,4 +1,5 @@
-"""The back office officers use: KYC review, alerts and cases, four-eyes releases, monitoring rules.
+"""The back office officers use: KYC review, alerts and cases, four-eyes releases, monitoring rules,
+sanctions screening.
 
 Every route is under ``/backoffice/v1`` and needs a staff session (see backend/staff). Compliance
 decisions and views of personal data need the ``officer`` or ``senior_officer`` role itself:
@@ -9,6 +10,7 @@ from backend.backoffice.cases import CasesController
 from backend.backoffice.hooks import ComplianceHooks, HookNotWired
 from backend.backoffice.kyc import KycReviewController
 from backend.backoffice.monitoring import MonitoringRulesController, MonitoringStatsController
+from backend.backoffice.screening import ScreeningController
 
 __all__ = [
     "BACKOFFICE_CONTROLLERS",
@@ -18,6 +20,7 @@ __all__ = [
     "KycReviewController",
     "MonitoringRulesController",
     "MonitoringStatsController",
+    "ScreeningController",
 ]
 
 BACKOFFICE_CONTROLLERS = (
@@ -25,5 +28,6 @@ BACKOFFICE_CONTROLLERS = (
     CasesController,
     MonitoringRulesController,
     MonitoringStatsController,
+    ScreeningController,
 )
 """Register these in backend/app.py:route_handlers()."""

@@ -3,7 +3,9 @@ decision, and changing a customer's KYC tier on approval.
 
 The app factory puts a :class:`ComplianceHooks` in ``app.state.compliance_hooks``. Until it does,
 every decision that needs a hook fails loudly (503 ``compliance_hook_not_wired``) and changes
-nothing, rather than losing a release or a tier change silently.
+nothing, rather than losing a release or a tier change silently. The hooks are attributes that may
+be set after the app is built (``app.state.compliance_hooks.transfers = sink``), so a capability can
+be wired in later; until then its decisions keep answering 503.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ async def _unwired_set_tier(conn: AsyncConnection, customer_ref: str, tier: int)
     raise HookNotWired("customer tiers are not wired to KYC review yet")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ComplianceHooks:
     """Callbacks into the transfer flow and the identity capability."""
 

@@ -1,83 +1,62 @@
-"""The settlement position source until the ledger's postings are wired in: confirmed partner instructions.
+"""The settlement position source: a partner's payable and receivable accounts in the ledger.
 
-Each confirmed instruction is one booked movement on the partner's settlement account, at the time
-it was confirmed: a payout or cash-out the partner paid on our behalf is a credit (we owe the partner
-that much more), a top-up the partner collected for us is a debit. The reference is the transfer or
-operation reference both sides know. :func:`default_source` is the one place that chooses the
-source; once the ledger lands, a source over the partner's ledger account replaces this one there.
+A partner's position in a currency is what Körpü owes it there: the credit balance of
+``partner:<code>:payable:<CUR>`` (payouts and cash-outs the partner made for us) less the debit
+balance of ``partner:<code>:receivable:<CUR>`` (top-ups it collected for us). Every posted posting
+on either account is one statement line, at the moment the ledger recorded it (see
+:mod:`ledger.settlement.source`); holds are not movements until the partner's confirmation posts
+them.
+
+A line carries the reference the partner was given for the instruction it books (the transfer or
+wallet-operation reference of the payout whose id the ledger entry's metadata names), so the
+partner's own statement matches ours line by line; the payout's kind is its description. An entry
+booked without a payout (an adjustment) keeps its own reference.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Sequence
 
-from sqlalchemy import bindparam, case, func, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from backend.clock import as_utc
-from backend.partners.tables import partner_payouts
-from ledger.money import Money
-from ledger.settlement.source import PositionSource
-from ledger.settlement.statements import Direction, StatementLine
+from backend.chart import partner_payable, partner_receivable
+from backend.partners.tables import partner_payouts, partners
+from ledger.settlement.source import Booking, Label, LedgerPositionSource, PositionSource, label_by_entry
 
-__all__ = ["PayoutPositionSource", "default_source"]
+__all__ = ["default_source", "partner_accounts", "payout_labels"]
 
-_confirmed = (
-    partner_payouts.c.partner_id == bindparam("partner_id"),
-    partner_payouts.c.currency == bindparam("currency"),
-    partner_payouts.c.status == "confirmed",
-)
-_movements = (
-    select(
-        partner_payouts.c.id,
-        partner_payouts.c.kind,
-        partner_payouts.c.reference,
-        partner_payouts.c.amount_minor,
-        partner_payouts.c.completed_at,
-    )
-    .where(
-        *_confirmed,
-        partner_payouts.c.completed_at >= bindparam("start"),
-        partner_payouts.c.completed_at < bindparam("end"),
-    )
-    .order_by(partner_payouts.c.completed_at, partner_payouts.c.id)
-)
-_signed_amount = case(
-    (partner_payouts.c.kind == "topup", -partner_payouts.c.amount_minor), else_=partner_payouts.c.amount_minor
-)
-_balance = select(func.coalesce(func.sum(_signed_amount), 0)).where(
-    *_confirmed, partner_payouts.c.completed_at < bindparam("at")
+_partner_code = select(partners.c.code).where(partners.c.id == bindparam("partner_id"))
+_payouts = select(partner_payouts.c.id, partner_payouts.c.reference, partner_payouts.c.kind).where(
+    partner_payouts.c.id.in_(bindparam("ids", expanding=True))
 )
 
 
-class PayoutPositionSource:
-    """Movements from confirmed payouts, top-ups and cash-outs (see the module docstring)."""
+async def partner_accounts(conn: AsyncConnection, partner_id: str, currency: str) -> list[str]:
+    """The ledger accounts whose combined credit balance is the partner's position in ``currency``."""
+    code = (await conn.execute(_partner_code, {"partner_id": partner_id})).scalar_one_or_none()
+    if code is None:
+        return []
+    return [partner_payable(code, currency), partner_receivable(code, currency)]
 
-    async def movements(
-        self, conn: AsyncConnection, partner_id: str, currency: str, start: datetime, end: datetime
-    ) -> list[StatementLine]:
-        rows = await conn.execute(
-            _movements, {"partner_id": partner_id, "currency": currency, "start": start, "end": end}
-        )
-        return [
-            StatementLine(
-                reference=row.reference,
-                amount=Money.from_minor(row.amount_minor, currency),
-                direction=Direction.DEBIT if row.kind == "topup" else Direction.CREDIT,
-                booked_on=as_utc(row.completed_at).date(),
-                description=row.kind,
-                entry_id=row.id,
-            )
-            for row in rows
-        ]
 
-    async def balance_at(self, conn: AsyncConnection, partner_id: str, currency: str, at: datetime) -> Money:
-        total = (
-            await conn.execute(_balance, {"partner_id": partner_id, "currency": currency, "at": at})
-        ).scalar_one()
-        return Money.from_minor(int(total), currency)
+async def payout_labels(conn: AsyncConnection, bookings: Sequence[Booking]) -> list[Label]:
+    """Each booking labelled with the reference and kind of the payout its entry books."""
+    payout_ids = {str(b.metadata["payout"]) for b in bookings if isinstance(b.metadata.get("payout"), str)}
+    payouts = {}
+    if payout_ids:
+        rows = await conn.execute(_payouts, {"ids": sorted(payout_ids)})
+        payouts = {row.id: Label(row.reference, row.kind) for row in rows}
+    fallback = await label_by_entry(conn, bookings)
+    return [
+        payouts.get(str(booking.metadata.get("payout")), default)
+        for booking, default in zip(bookings, fallback, strict=True)
+    ]
+
+
+_SOURCE = LedgerPositionSource(partner_accounts, payout_labels)
 
 
 def default_source() -> PositionSource:
-    """The source settlement reads from."""
-    return PayoutPositionSource()
+    """The source settlement reads from: the ledger."""
+    return _SOURCE

@@ -88,7 +88,9 @@ async def close_on_schedule(
     """Open missing windows, then close every window whose partner's period has ended; announce each."""
     moment = now or utcnow()
     source = source or default_source()
-    await ensure_windows(conn, now=moment, source=source)
+    # A new window opens a little in the past, like a cut-off: a movement timestamped just before the
+    # opening but committed after it would belong to neither its opening balance nor its lines.
+    await ensure_windows(conn, now=moment - IN_FLIGHT_ALLOWANCE, source=source)
     periods = {
         row.id: timedelta(hours=row.settlement_period_hours)
         for row in (await conn.execute(select(partners.c.id, partners.c.settlement_period_hours))).all()

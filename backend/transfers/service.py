@@ -28,6 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from backend.chart import customer_wallet, partner_payable
+from backend.compliance_refs import payee_account, payee_ref
 from backend.idempotency import claim, fingerprint, store_reply
 from backend.identity.keys import PersonalData
 from backend.identity.principal import CustomerPrincipal
@@ -243,10 +244,9 @@ class TransferService:
             " ".join(part for part in (profile.given_name, profile.family_name) if part) or "unknown"
         )
         recipient_name = f"{payee.given_name} {payee.family_name}"
-        account = payee.iban or payee.card_number or payee.wallet_phone or recipient_name
-        # The same payee reached by any sender has one ref (fan-in rules need it); 160 bits of the
-        # keyed hash fit the monitoring tables' 64-character refs.
-        recipient_ref = "payee:" + self._index.digest(f"{payee.method}:{account}", "transfers.payee")[:40]
+        account = payee_account(payee.iban, payee.card_number, payee.wallet_phone, recipient_name)
+        # The same payee reached by any sender has one ref (fan-in rules and screening need it).
+        recipient_ref = payee_ref(self._index, payee.method, account)
         facts = TransferFacts(
             transfer_ref=transfer_id,
             customer_ref=f"customer:{principal.customer_id}",

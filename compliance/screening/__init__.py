@@ -27,7 +27,14 @@ from compliance.screening.rescreen import (
     rescreen_job,
     rescreen_jobs,
 )
-from compliance.screening.results import ScreeningRecord, record_screening, screen_subject, screening_history
+from compliance.screening.results import (
+    ScreeningRecord,
+    record_screening,
+    rescreen_findings,
+    screen_subject,
+    screening_history,
+    screening_record,
+)
 from compliance.screening.screener import Screener, ScreeningConfig, derive_fingerprint_key
 from compliance.screening.store import (
     ListVersionInfo,
@@ -72,9 +79,11 @@ __all__ = [
     "refresh_screener",
     "rescreen_all",
     "rescreen_due",
+    "rescreen_findings",
     "rescreen_job",
     "rescreen_jobs",
     "screen_subject",
     "screening_history",
+    "screening_record",
     "store_snapshot",
 ]

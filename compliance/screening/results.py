@@ -18,7 +18,15 @@ from compliance.screening.model import Decision, Match, ScreeningResult, Subject
 from compliance.screening.screener import Screener
 from compliance.screening.tables import screening_results
 
-__all__ = ["ScreeningRecord", "latest_screening", "record_screening", "screen_subject", "screening_history"]
+__all__ = [
+    "ScreeningRecord",
+    "latest_screening",
+    "record_screening",
+    "rescreen_findings",
+    "screen_subject",
+    "screening_history",
+    "screening_record",
+]
 
 _HISTORY = (
     select(screening_results)
@@ -28,6 +36,15 @@ _HISTORY = (
     .limit(bindparam("limit"))
 )
 _NO_CURSOR = 2**62
+_BY_ID = select(screening_results).where(screening_results.c.id == bindparam("record_id"))
+_FINDINGS = (
+    select(screening_results)
+    .where(screening_results.c.rescreen_job_id == bindparam("job_id"))
+    .where(screening_results.c.id > bindparam("after_id"))
+    .where(screening_results.c.decision != "clear")
+    .order_by(screening_results.c.id)
+    .limit(bindparam("limit"))
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +137,20 @@ async def latest_screening(conn: AsyncConnection, subject_ref: str) -> Screening
     """The subject's most recent screening, if any."""
     found = await screening_history(conn, subject_ref, limit=1)
     return found[0] if found else None
+
+
+async def screening_record(conn: AsyncConnection, record_id: int) -> ScreeningRecord | None:
+    """One stored screening, or ``None``."""
+    row = (await conn.execute(_BY_ID, {"record_id": record_id})).first()
+    return None if row is None else _record(row._mapping)
+
+
+async def rescreen_findings(
+    conn: AsyncConnection, job_id: int, *, after_id: int = 0, limit: int = 500
+) -> list[ScreeningRecord]:
+    """The ``review`` and ``hit`` results of a re-screen job, oldest first; page with ``after_id``."""
+    rows = await conn.execute(_FINDINGS, {"job_id": job_id, "after_id": after_id, "limit": limit})
+    return [_record(row._mapping) for row in rows]
 
 
 def _record(row: RowMapping) -> ScreeningRecord:

@@ -104,11 +104,18 @@ def test_lists_load_and_show_with_sanity_checks(
     first = korpu("lists", "load", tiny, "--by", "ops", database_url=database_url, tmp=tmp_path)
     assert first.returncode == 0, first.stderr
     assert "ofac-sdn: version 1 stored (17 entries)" in first.stdout
+    assert "re-screening job 1: 0 customers and payees against ofac-sdn v1" in first.stdout
     again = korpu("lists", "load", tiny, database_url=database_url, tmp=tmp_path)
     assert "ofac-sdn: unchanged, version 1 stays current" in again.stdout
+    assert "re-screening not due" in again.stdout
     # The full 2021 SDN list is a new version; then the tiny one would be a shrink of 99.8%.
     full = korpu(
-        "lists", "load", f"ofac-csv:{SANCTIONS / 'ofac-sdn-2021'}", database_url=database_url, tmp=tmp_path
+        "lists",
+        "load",
+        f"ofac-csv:{SANCTIONS / 'ofac-sdn-2021'}",
+        "--no-rescreen",
+        database_url=database_url,
+        tmp=tmp_path,
     )
     assert "ofac-sdn: version 2 stored (8976 entries, was 17)" in full.stdout
     refused = korpu("lists", "load", tiny, database_url=database_url, tmp=tmp_path)
