@@ -155,6 +155,7 @@ def demo_seed() -> None:
 
 def _register_capabilities() -> None:
     """Command groups of each capability, one line each."""
+    from backend.bench_e2e.cli import bench_crash, bench_e2e
     from backend.bench_quotes import quotes as bench_quotes
     from backend.compliance_cli import compliance
     from backend.fx_cli import fx
@@ -169,6 +170,8 @@ def _register_capabilities() -> None:
     cli.add_command(ledger)
     cli.add_command(bench)
     bench.add_command(bench_quotes)
+    bench.add_command(bench_e2e)
+    bench.add_command(bench_crash)
     cli.add_command(partners)
     cli.add_command(worker)
     cli.add_command(outbox)

@@ -119,6 +119,11 @@ async def test_a_partner_that_is_down_misses_nothing_and_sees_the_same_webhook_i
     assert await w.statuses() == {"TR-1": "confirmed"}
     assert w.outcomes.confirmed == [payout_id]
     assert list(w.bank.instructions) == [w.bank.seen_ids[0]]  # delivered, and kept, once
+    # The crash test's evidence: three tries of one instruction count as one request to pay.
+    assert w.bank.payout_report() == {
+        payout_id: {"reference": "TR-1", "instructions": 1, "outcome": "confirmed"}
+    }
+    assert w.bank.state()["duplicatePayouts"] == []
     async with w.engine.connect() as conn:
         assert (await count_by_status(conn))["pending"] == 0
 

@@ -103,30 +103,45 @@ _next_sequence = select(func.coalesce(func.max(outbox_events.c.sequence), 0) + 1
 _insert = insert(outbox_events)
 
 
-async def enqueue(conn: AsyncConnection, event: OutboxEvent, *, now: datetime | None = None) -> str:
+def _row(
+    event_id: str, keys: dict[str, str], sequence: int, event: OutboxEvent, moment: datetime
+) -> dict[str, Any]:
+    return {
+        "id": event_id,
+        **keys,
+        "sequence": sequence,
+        "topic": event.topic,
+        "destination": event.destination,
+        "payload": dict(event.payload),
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": moment,
+        "created_at": moment,
+    }
+
+
+async def enqueue(
+    conn: AsyncConnection, event: OutboxEvent, *, now: datetime | None = None, first: bool = False
+) -> str:
     """Add ``event`` to the outbox inside the caller's transaction; return its id (the webhook-id).
 
     Nothing is delivered unless the caller's transaction commits, and nothing the caller commits is
     left unannounced. Two transactions adding to one aggregate at once (PostgreSQL) can race for
     the same sequence number; the loser retries inside a savepoint.
+
+    ``first``: the aggregate was created in this very transaction and this is its first event, so
+    no other transaction can know its id yet: sequence 1, one INSERT (the hot path of a transfer
+    saves three round trips per event).
     """
     moment = now or utcnow()
     event_id = new_event_id()
     keys = {"aggregate_type": event.aggregate_type, "aggregate_id": event.aggregate_id}
+    if first:
+        await conn.execute(_insert, _row(event_id, keys, 1, event, moment))
+        return event_id
     for attempt in range(_SEQUENCE_RETRIES):
         sequence = (await conn.execute(_next_sequence, keys)).scalar_one()
-        values = {
-            "id": event_id,
-            **keys,
-            "sequence": sequence,
-            "topic": event.topic,
-            "destination": event.destination,
-            "payload": dict(event.payload),
-            "status": "pending",
-            "attempts": 0,
-            "next_attempt_at": moment,
-            "created_at": moment,
-        }
+        values = _row(event_id, keys, sequence, event, moment)
         if conn.dialect.name == "sqlite":  # writers are serialised: no race to lose
             await conn.execute(_insert, values)
             return event_id

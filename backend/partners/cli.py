@@ -188,6 +188,9 @@ def list_partners() -> None:
     "--webhook-secret", envvar="KORPU_MOCK_BANK_WEBHOOK_SECRET", default=None, help="whsec_ secret."
 )
 @click.option("--poll", type=float, default=None, help="Pull mode: poll for pending payouts every N seconds.")
+@click.option(
+    "--callback-attempts", type=int, default=5, show_default=True, help="Tries to report each outcome to us."
+)
 def mock_bank(
     host: str,
     port: int,
@@ -197,6 +200,7 @@ def mock_bank(
     secret: str | None,
     webhook_secret: str | None,
     poll: float | None,
+    callback_attempts: int,
 ) -> None:
     """Run the mock partner bank on HOST:PORT (tests and demos only)."""
     from backend.partners.mock_bank import MockBank, MockBankConfig, run_mock_bank
@@ -210,7 +214,9 @@ def mock_bank(
             )
             sys.exit(2)
         key_id, secret, webhook_secret = _run(settings, lambda conn: _dev_credentials(conn, settings, code))
-    bank = MockBank(MockBankConfig(api_url, key_id, secret, webhook_secret))
+    bank = MockBank(
+        MockBankConfig(api_url, key_id, secret, webhook_secret, callback_attempts=callback_attempts)
+    )
     click.echo(f"mock bank for {code} on http://{host}:{port} (payouts: /payouts, webhooks: /webhooks)")
     asyncio.run(run_mock_bank(bank, host, port, poll))
 

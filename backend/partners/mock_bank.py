@@ -7,7 +7,9 @@ fails (``beneficiary account closed``), anything else is confirmed. It answers t
 pull mode it polls ``GET /partner/v1/payouts?status=pending`` instead.
 
 It can be switched off (``available = False``: it answers 503 but still notes the ``webhook-id`` it
-was sent), so tests can watch the outbox retry and catch up. ``GET /_mock/state`` shows what it saw.
+was sent), so tests can watch the outbox retry and catch up. ``GET /_mock/state`` shows what it saw;
+``GET /_mock/payouts`` tells, for every payout id, how many distinct instructions (by ``webhook-id``)
+asked for it, its reference and how it was settled, so a crash test can prove nothing was paid twice.
 
 Run it with ``korpu partners mock-bank --port 8100`` (see docs/partners.md).
 """
@@ -29,7 +31,7 @@ from litestar import Litestar, Request, Response, get, post
 from backend.partners.client import PartnerAuth
 from backend.partners.signing import WebhookVerificationError, verify_webhook
 
-__all__ = ["MockBank", "MockBankConfig", "decide"]
+__all__ = ["MockBank", "MockBankConfig", "PayoutRecord", "decide"]
 
 logger = logging.getLogger("korpu.mock_bank")
 
@@ -48,6 +50,8 @@ class MockBankConfig:
     """The ``whsec_...`` secret our messages are signed with."""
     callback_delay_seconds: float = 0.05
     """Pause between accepting an instruction and answering it, like a real bank's processing."""
+    callback_attempts: int = 5
+    """Tries to report an outcome while our API is unreachable (backoff from 0.2 s, at most 5 s apart)."""
 
 
 def decide(amount: dict[str, str]) -> str | None:
@@ -55,6 +59,19 @@ def decide(amount: dict[str, str]) -> str | None:
     if Decimal(amount["amount"]) % 1 == Decimal("0.13"):
         return "beneficiary account closed"
     return None
+
+
+@dataclass
+class PayoutRecord:
+    """What the bank received for one payout id."""
+
+    reference: str
+    """Our reference (the transfer or wallet operation)."""
+    instructions: int = 0
+    """Distinct instructions (distinct ``webhook-id``) that asked to pay it: more than one is a duplicate."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"reference": self.reference, "instructions": self.instructions}
 
 
 @dataclass
@@ -73,7 +90,22 @@ class MockBank:
     """Webhooks by ``webhook-id``, each kept once."""
     outcomes: dict[str, str] = field(default_factory=dict)
     """``confirmed`` or ``failed: reason`` by payout id, once our API accepted it."""
+    payouts: dict[str, PayoutRecord] = field(default_factory=dict)
+    """Every payout id an instruction named: how often (a second distinct instruction is a duplicate)."""
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    _client: httpx.AsyncClient | None = None
+
+    def _api(self) -> httpx.AsyncClient:
+        """One client for every call-back (made on first use, with the credentials set by then)."""
+        if self._client is None:
+            auth = PartnerAuth(self.config.key_id, self.config.api_secret)
+            self._client = httpx.AsyncClient(base_url=self.config.api_url, auth=auth, timeout=10)
+        return self._client
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
 
     def _verify(self, request_headers: Any, body: bytes) -> str:
         headers = {
@@ -97,11 +129,23 @@ class MockBank:
         message = json.loads(body)
         store[message_id] = message
         if kind == "payout":
+            self._count(message["data"])
             task = asyncio.create_task(self._settle_later(message["data"]))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
             return Response({"accepted": True}, status_code=202)
         return Response(None, status_code=204)
+
+    def _count(self, payout: dict[str, Any]) -> None:
+        record = self.payouts.setdefault(payout["id"], PayoutRecord(str(payout.get("reference", ""))))
+        record.instructions += 1
+
+    def payout_report(self) -> dict[str, Any]:
+        """Every payout id received, with its count, reference and outcome (``GET /_mock/payouts``)."""
+        return {
+            payout_id: {**record.to_json(), "outcome": self.outcomes.get(payout_id)}
+            for payout_id, record in self.payouts.items()
+        }
 
     async def _settle_later(self, payout: dict[str, Any]) -> None:
         await asyncio.sleep(self.config.callback_delay_seconds)
@@ -115,17 +159,16 @@ class MockBank:
             if reason
             else ("confirm", {"partnerReference": f"MOCK-{payout['id'][-8:]}"})
         )
-        auth = PartnerAuth(self.config.key_id, self.config.api_secret)
-        async with httpx.AsyncClient(base_url=self.config.api_url, auth=auth, timeout=10) as client:
-            for attempt in range(5):
-                try:
-                    response = await client.post(f"/partner/v1/payouts/{payout['id']}/{action}", json=body)
-                except httpx.TransportError:
-                    response = None
-                if response is not None and response.status_code in (200, 409):
-                    self.outcomes[payout["id"]] = "confirmed" if action == "confirm" else f"failed: {reason}"
-                    return
-                await asyncio.sleep(0.2 * 2**attempt)
+        client = self._api()
+        for attempt in range(self.config.callback_attempts):
+            try:
+                response = await client.post(f"/partner/v1/payouts/{payout['id']}/{action}", json=body)
+            except httpx.TransportError:
+                response = None
+            if response is not None and response.status_code in (200, 409):
+                self.outcomes[payout["id"]] = "confirmed" if action == "confirm" else f"failed: {reason}"
+                return
+            await asyncio.sleep(min(0.2 * 2**attempt, 5.0))
         logger.warning("mock bank could not report a payout", extra={"payoutId": payout["id"]})
 
     async def poll_once(self, limit: int = 50) -> int:
@@ -151,6 +194,10 @@ class MockBank:
             "instructions": sorted(self.instructions),
             "webhooks": [{"id": k, "type": v["type"]} for k, v in self.webhooks.items()],
             "outcomes": self.outcomes,
+            "payoutsReceived": len(self.payouts),
+            "duplicatePayouts": sorted(
+                pid for pid, record in self.payouts.items() if record.instructions > 1
+            ),
         }
 
     def app(self) -> Litestar:
@@ -168,12 +215,18 @@ class MockBank:
         async def state() -> dict[str, Any]:
             return bank.state()
 
+        @get("/_mock/payouts")
+        async def payout_report() -> dict[str, Any]:
+            return bank.payout_report()
+
         @post("/_mock/availability", status_code=200)
         async def availability(data: dict[str, bool]) -> dict[str, Any]:
             bank.available = bool(data.get("available", True))
             return {"available": bank.available}
 
-        return Litestar([payouts, webhooks, state, availability], logging_config=None, openapi_config=None)
+        return Litestar(
+            [payouts, webhooks, state, payout_report, availability], logging_config=None, openapi_config=None
+        )
 
 
 async def run_mock_bank(bank: MockBank, host: str, port: int, poll_interval: float | None = None) -> None:
@@ -198,6 +251,7 @@ async def run_mock_bank(bank: MockBank, host: str, port: int, poll_interval: flo
     try:
         await server.serve()
     finally:
+        await bank.aclose()
         if poller is not None:
             poller.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -21,13 +21,13 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import and_, bindparam, insert, or_, select, update
-from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from backend.clock import as_utc, utcnow
@@ -167,7 +167,7 @@ class Payout:
     """When it was confirmed or failed."""
 
     @classmethod
-    def from_row(cls, row: RowMapping) -> Payout:
+    def from_row(cls, row: Mapping[Any, Any]) -> Payout:
         return cls(
             id=row["id"],
             kind=PayoutKind(row["kind"]),
@@ -310,21 +310,23 @@ async def create_payout(
     moment = now or utcnow()
     payout_id = f"po_{uuid.uuid4().hex[:24]}"
     sealed = sealer.seal_text(json.dumps(asdict(request.beneficiary), sort_keys=True), BENEFICIARY_CONTEXT)
-    await conn.execute(
-        insert(partner_payouts).values(
-            id=payout_id,
-            **keys,
-            amount_minor=request.amount.minor_units,
-            currency=request.amount.currency,
-            beneficiary_sealed=sealed,
-            delivery=partner["payout_mode"],
-            status=PayoutStatus.PENDING.value,
-            attempts=0,
-            created_at=moment,
-            updated_at=moment,
-        )
+    row = {
+        "id": payout_id,
+        **keys,
+        "amount_minor": request.amount.minor_units,
+        "currency": request.amount.currency,
+        "beneficiary_sealed": sealed,
+        "delivery": partner["payout_mode"],
+        "status": PayoutStatus.PENDING.value,
+        "attempts": 0,
+        "created_at": moment,
+        "updated_at": moment,
+    }
+    await conn.execute(insert(partner_payouts).values(**row))
+    # The payout as stored, without reading it back.
+    payout = Payout.from_row(
+        {**row, "lease_until": None, "partner_reference": None, "failure_reason": None, "completed_at": None}
     )
-    payout = await get_payout(conn, request.partner_id, payout_id)
     if partner["payout_mode"] == "push":
         await enqueue(
             conn,
@@ -336,6 +338,7 @@ async def create_payout(
                 payout.event_payload(),
             ),
             now=moment,
+            first=True,
         )
     elif partner["webhook_url"]:
         await enqueue(
@@ -344,6 +347,7 @@ async def create_payout(
                 "payout", payout_id, "payout.created", f"webhook:{request.partner_id}", payout.event_payload()
             ),
             now=moment,
+            first=True,
         )
     return payout_id
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,6 +28,7 @@ __all__ = [
     "list_for_customer",
     "load",
     "set_status",
+    "transfer_from_values",
 ]
 
 RECIPIENT_CONTEXT = "transfers.recipient"
@@ -60,8 +61,19 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-async def insert_transfer(conn: AsyncConnection, row: dict[str, Any]) -> None:
+async def insert_transfer(
+    conn: AsyncConnection, row: dict[str, Any], timeline: Sequence[TimelineEvent] = ()
+) -> None:
+    """A new transfer and the events of its timeline so far (all of them in one statement)."""
     await conn.execute(_insert_transfer, row)
+    if timeline:
+        await conn.execute(
+            _insert_event,
+            [
+                {"transfer_id": row["id"], "status": e.status.value, "code": e.code, "occurred_at": e.at}
+                for e in timeline
+            ],
+        )
 
 
 async def add_event(
@@ -100,12 +112,20 @@ async def set_status(
 
 
 def _from_row(row: RowMapping, sealer: Sealer, timeline: tuple[TimelineEvent, ...] = ()) -> Transfer:
+    recipient = json.loads(sealer.open_text(row["recipient_sealed"], RECIPIENT_CONTEXT))
+    return transfer_from_values(row, recipient, timeline)
+
+
+def transfer_from_values(
+    row: Mapping[Any, Any], recipient: dict[str, Any], timeline: tuple[TimelineEvent, ...] = ()
+) -> Transfer:
+    """The transfer of a row's values (read, or about to be inserted) and its opened recipient."""
     send, receive = row["send_currency"], row["receive_currency"]
     return Transfer(
         id=row["id"],
         customer_id=row["customer_id"],
         recipient_id=row["recipient_id"],
-        recipient=json.loads(sealer.open_text(row["recipient_sealed"], RECIPIENT_CONTEXT)),
+        recipient=recipient,
         quote_id=row["quote_id"],
         corridor=f"{row['send_country']}-{row['receive_country']}-{send}-{receive}",
         payout_method=row["payout_method"],

@@ -1,11 +1,13 @@
 """The orchestration of a remittance: one request, one database transaction.
 
-``create`` runs inside a ledger :class:`~ledger.batching.Batcher` unit, so under load many
-transfers share a transaction and its commit while each caller gets its own answer. In that one
-transaction: the idempotency claim, the quote consumed, the recipient's payout details copied,
-the checks (limits, screening, monitoring), the pending ledger entry that reserves the sender's
-money, the transfer and its timeline, the payout instruction (whose delivery is an outbox row)
-and the idempotency record. Either all of it exists or none of it.
+``create`` runs in a transaction of its own (rerun on a deadlock). In that one transaction: the
+idempotency claim, the quote consumed, the recipient's payout details copied, the checks (limits,
+screening, monitoring), the transfer and its whole timeline (one row, built in memory and never
+read back), the payout instruction (whose delivery is an outbox row), the idempotency record, and
+last the pending ledger entry that reserves the sender's money, behind a per-process gate
+(:mod:`backend.transfers.gate`) so that hot ledger accounts are held only from that write to the
+commit. Either all of it exists or none of it. (A ledger :class:`~ledger.batching.Batcher` may be
+passed instead, for group commit; measured slower here: docs/performance.md.)
 
 The service is also the partner capability's :class:`PayoutOutcomeHandler` (a confirmed payout
 posts the hold, a failed one voids it) and compliance's ``TransferDecisionSink`` (an officer's
@@ -17,6 +19,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -30,7 +33,7 @@ from backend.idempotency import claim, fingerprint, store_reply
 from backend.identity.keys import PersonalData
 from backend.identity.principal import CustomerPrincipal
 from backend.identity.profiles import create_customer, find_customer_by_phone, load_profile
-from backend.identity.recipients import payout_instruction
+from backend.identity.recipients import PayoutInstruction, payout_instruction
 from backend.metrics import TRANSFERS
 from backend.outbox.events import OutboxEvent, enqueue
 from backend.partners.payouts import (
@@ -45,8 +48,10 @@ from backend.quotes import QuoteService
 from backend.transfers import repository as repo
 from backend.transfers.checks import CheckOutcome, PartiesScreener, run_checks
 from backend.transfers.entries import AccountOpener, remittance_entry
+from backend.transfers.gate import Enter, LedgerGate, run_gated
 from backend.transfers.model import (
     PayoutMismatch,
+    TimelineEvent,
     Transfer,
     TransferNotCancellable,
     TransferNotFound,
@@ -60,12 +65,20 @@ from compliance.privacy import BlindIndex, Sealer
 from compliance.screening import Subject
 from fx.quotes import consume_quote
 from ledger.batching import Batcher
+from ledger.errors import InsufficientFunds, UnknownAccount
 from ledger.journal import post_entry, post_pending, void_pending
+from ledger.model import EntryRequest
 from ledger.money import Money
+from ledger.retry import backoff, is_retryable
 
-__all__ = ["NoPartner", "TransferService"]
+__all__ = ["LEDGER_SLOTS", "NoPartner", "TransferService"]
 
 logger = logging.getLogger("korpu.transfers")
+
+_ATTEMPTS = 10
+"""Runs of a batched transfer that keeps hitting deadlocks or serialization failures."""
+LEDGER_SLOTS = 2
+"""Transactions per process between their ledger writes and their commit (see the gate)."""
 
 HOLD_LIFETIME = timedelta(days=30)
 """How long reserved funds wait for a payout before the ledger's sweep may release them."""
@@ -84,6 +97,32 @@ class _Created:
     body: dict[str, Any]
     opened_accounts: list[str]
     replayed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class _Dispatch:
+    """What handing a transfer to its payout needs to know of it."""
+
+    id: str
+    customer_id: int
+    recipient_id: int
+    payout_method: str
+    hold_entry_id: str
+    partner_id: str | None
+    receive_amount: Money
+
+    @classmethod
+    def of(cls, row: Any) -> _Dispatch:
+        """From a transfer row (a mapping read from the table, or the one about to be inserted)."""
+        return cls(
+            id=row["id"],
+            customer_id=row["customer_id"],
+            recipient_id=row["recipient_id"],
+            payout_method=row["payout_method"],
+            hold_entry_id=row["hold_entry_id"],
+            partner_id=row["partner_id"],
+            receive_amount=Money.from_minor(row["receive_minor"], row["receive_currency"]),
+        )
 
 
 _active_partners = (
@@ -106,6 +145,7 @@ class TransferService:
         quotes: QuoteService,
         screen: PartiesScreener,
         batcher: Batcher | None = None,
+        ledger_slots: int = LEDGER_SLOTS,
     ) -> None:
         self._engine = engine
         self._personal = personal
@@ -113,7 +153,8 @@ class TransferService:
         self._index = blind_index
         self._quotes = quotes
         self._screen = screen
-        self._batcher = batcher or Batcher(engine)
+        self._batcher = batcher
+        self._gate = LedgerGate(ledger_slots)
         self._accounts = AccountOpener()
 
     # --- sending ---------------------------------------------------------------------------------
@@ -135,25 +176,47 @@ class TransferService:
         convert = await self._quotes.converter()
         now = datetime.now(UTC)
 
-        async def unit(conn: AsyncConnection) -> _Created:
+        async def unit(conn: AsyncConnection, enter: Enter) -> _Created:
             replay = await claim(conn, scope, idempotency_key, request_hash, sealer=self._sealer)
             if replay is not None:
                 return _Created(replay.status_code, replay.body, [], replayed=True)
             assert idempotency_key is not None
-            created, opened = await self._create_in(
+            created, opened, reservation = await self._create_in(
                 conn, principal, quote_id, recipient_id, purpose, convert, now
             )
             body = transfer_json(created)
             await store_reply(
                 conn, scope, idempotency_key, request_hash, 201, body, now=now, sealer=self._sealer
             )
+            if reservation is not None:
+                await enter()
+                await reservation.post(conn, now)
             return _Created(201, body, opened)
 
-        result = await self._batcher.run(unit)
+        result = await self._run(unit)
         self._accounts.remember(result.opened_accounts)
         if not result.replayed:
             TRANSFERS.labels(status=result.body.get("status", "unknown")).inc()
         return result.status_code, result.body
+
+    async def _run(self, unit: Callable[[AsyncConnection, Enter], Awaitable[_Created]]) -> _Created:
+        """A transaction of its own, through the ledger gate (:mod:`backend.transfers.gate`), or a
+        unit of the group-commit batcher when one was given, rerun likewise on a deadlock (the batcher
+        hands a unit's own deadlock back to it, its savepoint rolled back)."""
+        if self._batcher is None:
+            return await run_gated(self._engine, self._gate, unit)
+
+        async def ungated(conn: AsyncConnection) -> _Created:
+            return await unit(conn, _no_gate)
+
+        for attempt in range(_ATTEMPTS):
+            try:
+                return await self._batcher.run(ungated)
+            except Exception as error:
+                if not is_retryable(error) or attempt == _ATTEMPTS - 1:
+                    raise
+                await backoff(attempt)
+        raise AssertionError("unreachable")
 
     async def _create_in(
         self,
@@ -164,7 +227,9 @@ class TransferService:
         purpose: str,
         convert: Any,
         now: datetime,
-    ) -> tuple[Transfer, list[str]]:
+    ) -> tuple[Transfer, list[str], _Reservation | None]:
+        """Everything of a new transfer but the ledger entry, which the returned reservation posts
+        last: a hot account's shard is then locked for the end of the transaction only."""
         quote = await consume_quote(conn, quote_id, now)
         if quote.customer_id is not None and quote.customer_id != str(principal.customer_id):
             raise _quote_not_found(quote_id)
@@ -254,14 +319,15 @@ class TransferService:
             "created_at": now,
             "updated_at": now,
         }
-        await repo.insert_transfer(conn, row)
-        await repo.add_event(conn, transfer_id, _S.CREATED, now)
+        timeline = [TimelineEvent(_S.CREATED, now, None)]
         if checks.decision == "block":
             await self._record_block(conn, transfer_id, checks, now)
-            return await repo.load(conn, self._sealer, transfer_id), []
+            timeline.append(TimelineEvent(_S.CANCELLED, now, "compliance_blocked"))
+            return await self._insert(conn, row, snapshot, timeline), [], None
 
+        hold_id = uuid.uuid4()
         entry = remittance_entry(
-            uuid.uuid4(),
+            hold_id,
             sender_id=principal.customer_id,
             total_to_pay=quote.total_to_pay,
             fee=quote.fee,
@@ -273,14 +339,14 @@ class TransferService:
             metadata={"transfer": transfer_id, "corridor": corridor.code},
             reference=transfer_id,
         )
-        opened = await self._accounts.ensure(conn, [(str(leg[0]), leg[2].currency) for leg in entry.postings])
-        hold = await post_entry(conn, entry)
-        await conn.execute(
-            transfers_table.update()
-            .where(transfers_table.c.id == transfer_id)
-            .values(hold_entry_id=str(hold.id))
+        # The sender's wallet is left out: it exists if it ever held money, and a missing one is an
+        # empty one (the reservation says so), which saves a look-up per sender and process.
+        sender_wallet = customer_wallet(principal.customer_id, corridor.send_currency)
+        opened = await self._accounts.ensure(
+            conn, [(str(leg[0]), leg[2].currency) for leg in entry.postings if str(leg[0]) != sender_wallet]
         )
-        await repo.set_status(conn, transfer_id, [_S.CREATED], _S.FUNDS_RESERVED, now)
+        row["hold_entry_id"] = str(hold_id)
+        timeline.append(TimelineEvent(_S.FUNDS_RESERVED, now, None))
         await record_event(conn, facts, now)
         if checks.decision == "review":
             await open_alert(
@@ -292,13 +358,29 @@ class TransferService:
                 outcome="review",
                 now=now,
             )
-            await repo.set_status(
-                conn, transfer_id, [_S.FUNDS_RESERVED], _S.UNDER_REVIEW, now, failure_code=None
-            )
+            status = _S.UNDER_REVIEW
         else:
-            await self._dispatch(conn, transfer_id, now)
-        await self._notify(conn, transfer_id, principal.customer_id, now)
-        return await repo.load(conn, self._sealer, transfer_id), opened
+            status, row["payout_id"] = await self._send_on(
+                conn, _Dispatch.of(row), payee, now, credit_later=True
+            )
+        timeline.append(TimelineEvent(status, now, None))
+        transfer = await self._insert(conn, row, snapshot, timeline)
+        await self._notify(conn, transfer_id, principal.customer_id, status, now, first=True)
+        return transfer, opened, _Reservation(entry, sender_wallet, credit_wallet=status is _S.PAID_OUT)
+
+    async def _insert(
+        self,
+        conn: AsyncConnection,
+        row: dict[str, Any],
+        recipient: dict[str, Any],
+        timeline: list[TimelineEvent],
+    ) -> Transfer:
+        """Store a new transfer as it ends its creation (one row, its whole timeline in one statement)
+        and return it as its sender will see it, without reading it back."""
+        row["status"] = timeline[-1].status.value
+        row["failure_code"] = timeline[-1].code
+        await repo.insert_transfer(conn, row, timeline)
+        return repo.transfer_from_values(row, recipient, tuple(timeline))
 
     async def _record_block(
         self, conn: AsyncConnection, transfer_id: str, checks: CheckOutcome, now: datetime
@@ -312,9 +394,6 @@ class TransferService:
             outcome="block",
             now=now,
         )
-        await repo.set_status(
-            conn, transfer_id, [_S.CREATED], _S.CANCELLED, now, failure_code="compliance_blocked"
-        )
 
     async def _partner(self, conn: AsyncConnection) -> tuple[str, str]:
         row = (await conn.execute(_active_partners)).first()
@@ -322,51 +401,70 @@ class TransferService:
             raise NoPartner("No partner bank can pay out right now; try again later.")
         return str(row.id), str(row.code)
 
-    async def _dispatch(self, conn: AsyncConnection, transfer_id: str, now: datetime) -> None:
-        """Hand the transfer to its payout: a wallet is credited at once, a bank gets an instruction."""
-        row = await repo.find_by_id(conn, transfer_id)
-        assert row is not None
-        if row["payout_method"] == "wallet":
-            await post_pending(
-                conn,
-                uuid.UUID(row["hold_entry_id"]),
-                uuid.uuid4(),
-                metadata={"transfer": transfer_id},
-                reference=transfer_id,
-                now=now,
+    async def _send_on(
+        self,
+        conn: AsyncConnection,
+        transfer: _Dispatch,
+        payee: PayoutInstruction | None,
+        now: datetime,
+        *,
+        credit_later: bool = False,
+    ) -> tuple[TransferStatus, str | None]:
+        """Hand the transfer to its payout: a wallet is credited at once (``paid_out``; with
+        ``credit_later`` the caller posts the hold itself), a bank gets an instruction
+        (``sent_to_partner``, with the payout id). Writes nothing to the transfer row."""
+        if transfer.payout_method == "wallet":
+            if not credit_later:
+                await _credit_wallet(conn, uuid.UUID(transfer.hold_entry_id), transfer.id, now)
+            return _S.PAID_OUT, None
+        if payee is None:
+            payee = await payout_instruction(
+                conn, self._personal, transfer.customer_id, transfer.recipient_id
             )
-            await repo.set_status(conn, transfer_id, [_S.FUNDS_RESERVED, _S.UNDER_REVIEW], _S.PAID_OUT, now)
-            return
-        payee = await payout_instruction(conn, self._personal, row["customer_id"], row["recipient_id"])
         beneficiary = Beneficiary(
             name=f"{payee.given_name} {payee.family_name}",
             account_type="iban" if payee.iban else "card" if payee.card_number else "name",
             account=payee.iban or payee.card_number or f"{payee.given_name} {payee.family_name}",
             country=payee.country,
         )
+        assert transfer.partner_id is not None
         payout_id = await create_payout(
             conn,
             PayoutRequest(
                 kind=PayoutKind.PAYOUT,
-                partner_id=row["partner_id"],
-                reference=transfer_id.replace("-", ""),
-                amount=Money.from_minor(row["receive_minor"], row["receive_currency"]),
+                partner_id=transfer.partner_id,
+                reference=transfer.id.replace("-", ""),
+                amount=transfer.receive_amount,
                 beneficiary=beneficiary,
             ),
             sealer=self._sealer,
             now=now,
         )
-        await conn.execute(
-            transfers_table.update().where(transfers_table.c.id == transfer_id).values(payout_id=payout_id)
-        )
-        await repo.set_status(
-            conn, transfer_id, [_S.FUNDS_RESERVED, _S.UNDER_REVIEW], _S.SENT_TO_PARTNER, now
-        )
+        return _S.SENT_TO_PARTNER, payout_id
 
-    async def _notify(self, conn: AsyncConnection, transfer_id: str, customer_id: int, now: datetime) -> None:
-        """Tell the sender's phone the new status (through the outbox: no personal data in it)."""
-        row = await repo.find_by_id(conn, transfer_id)
-        assert row is not None
+    async def _dispatch(self, conn: AsyncConnection, row: Any, now: datetime) -> TransferStatus | None:
+        """Send an existing transfer (released by an officer) on; its new status, or ``None`` if it had
+        moved on meanwhile."""
+        status, payout_id = await self._send_on(conn, _Dispatch.of(row), None, now)
+        if payout_id is not None:
+            await conn.execute(
+                transfers_table.update().where(transfers_table.c.id == row["id"]).values(payout_id=payout_id)
+            )
+        moved = await repo.set_status(conn, row["id"], [_S.FUNDS_RESERVED, _S.UNDER_REVIEW], status, now)
+        return status if moved else None
+
+    async def _notify(
+        self,
+        conn: AsyncConnection,
+        transfer_id: str,
+        customer_id: int,
+        status: TransferStatus,
+        now: datetime,
+        *,
+        first: bool = False,
+    ) -> None:
+        """Tell the sender's phone the new status (through the outbox: no personal data in it);
+        ``first`` for the transfer's first notice, in the transaction that creates it."""
         await enqueue(
             conn,
             OutboxEvent(
@@ -374,10 +472,19 @@ class TransferService:
                 transfer_id,
                 "transfer.status",
                 f"push:{customer_id}",
-                {"template": f"transfer.{row['status']}", "params": {"transferId": transfer_id}},
+                {"template": f"transfer.{status.value}", "params": {"transferId": transfer_id}},
             ),
             now=now,
+            first=first,
         )
+
+    async def _notify_as_is(
+        self, conn: AsyncConnection, transfer_id: str, customer_id: int, now: datetime
+    ) -> None:
+        """Notify the status the transfer has now (when another change got there first)."""
+        row = await repo.find_by_id(conn, transfer_id)
+        assert row is not None
+        await self._notify(conn, transfer_id, customer_id, _S(row["status"]), now)
 
     # --- reading and cancelling ------------------------------------------------------------------
 
@@ -421,7 +528,7 @@ class TransferService:
                 conn, transfer_id, [status], _S.CANCELLED, now, failure_code="cancelled_by_sender"
             ):
                 raise TransferNotCancellable(f"transfer {transfer_id} changed while cancelling; look again")
-            await self._notify(conn, transfer_id, customer_id, now)
+            await self._notify(conn, transfer_id, customer_id, _S.CANCELLED, now)
             return await repo.load(conn, self._sealer, transfer_id)
 
     async def _release_hold(self, conn: AsyncConnection, row: Any, why: str) -> None:
@@ -442,6 +549,12 @@ class TransferService:
             logger.warning("confirmed payout has no transfer", extra={"payoutId": payout.id})
             return
         now = datetime.now(UTC)
+        if await repo.set_status(conn, row["id"], [_S.SENT_TO_PARTNER, _S.FUNDS_RESERVED], _S.PAID_OUT, now):
+            TRANSFERS.labels(status=_S.PAID_OUT.value).inc()
+            await self._notify(conn, row["id"], row["customer_id"], _S.PAID_OUT, now)
+        else:
+            await self._notify_as_is(conn, row["id"], row["customer_id"], now)
+        # The ledger last: its hot shards are held from here to the commit only.
         await post_pending(
             conn,
             uuid.UUID(row["hold_entry_id"]),
@@ -450,9 +563,6 @@ class TransferService:
             reference=row["id"],
             now=now,
         )
-        if await repo.set_status(conn, row["id"], [_S.SENT_TO_PARTNER, _S.FUNDS_RESERVED], _S.PAID_OUT, now):
-            TRANSFERS.labels(status=_S.PAID_OUT.value).inc()
-        await self._notify(conn, row["id"], row["customer_id"], now)
 
     async def on_failed(self, conn: AsyncConnection, payout: Payout, reason: str) -> None:
         row = await repo.find_by_payout(conn, payout.id)
@@ -471,9 +581,14 @@ class TransferService:
             now,
             failure_code="payout_failed",
         )
-        await repo.set_status(conn, row["id"], [_S.FAILED], _S.REFUNDED, now, failure_code="payout_failed")
+        refunded = await repo.set_status(
+            conn, row["id"], [_S.FAILED], _S.REFUNDED, now, failure_code="payout_failed"
+        )
         TRANSFERS.labels(status=_S.REFUNDED.value).inc()
-        await self._notify(conn, row["id"], row["customer_id"], now)
+        if refunded:
+            await self._notify(conn, row["id"], row["customer_id"], _S.REFUNDED, now)
+        else:
+            await self._notify_as_is(conn, row["id"], row["customer_id"], now)
 
     # --- TransferDecisionSink (compliance) -----------------------------------------------------
 
@@ -482,8 +597,11 @@ class TransferService:
         if row is None or row["status"] != _S.UNDER_REVIEW.value:
             return
         now = datetime.now(UTC)
-        await self._dispatch(conn, transfer_ref, now)
-        await self._notify(conn, transfer_ref, row["customer_id"], now)
+        status = await self._dispatch(conn, row, now)
+        if status is not None:
+            await self._notify(conn, transfer_ref, row["customer_id"], status, now)
+        else:
+            await self._notify_as_is(conn, transfer_ref, row["customer_id"], now)
 
     async def on_hold(self, conn: AsyncConnection, transfer_ref: str) -> None:
         """An officer keeps the transfer held: it stays under review, funds stay reserved."""
@@ -494,10 +612,44 @@ class TransferService:
             return
         now = datetime.now(UTC)
         await self._release_hold(conn, row, "blocked by compliance")
-        await repo.set_status(
+        if await repo.set_status(
             conn, transfer_ref, [_S(row["status"])], _S.REFUNDED, now, failure_code="compliance_blocked"
-        )
-        await self._notify(conn, transfer_ref, row["customer_id"], now)
+        ):
+            await self._notify(conn, transfer_ref, row["customer_id"], _S.REFUNDED, now)
+        else:
+            await self._notify_as_is(conn, transfer_ref, row["customer_id"], now)
+
+
+@dataclass(frozen=True, slots=True)
+class _Reservation:
+    """The ledger writes of a new transfer, posted as the last statements of its transaction."""
+
+    entry: EntryRequest
+    """The pending entry that reserves the sender's money."""
+    sender_wallet: str
+    """The account it takes the money from (not opened beforehand)."""
+    credit_wallet: bool
+    """A wallet payout: post the hold at once, crediting the recipient's wallet."""
+
+    async def post(self, conn: AsyncConnection, now: datetime) -> None:
+        try:
+            hold = await post_entry(conn, self.entry)
+        except UnknownAccount as missing:
+            if self.sender_wallet not in str(missing):
+                raise
+            raise InsufficientFunds(f"account {self.sender_wallet} has insufficient funds") from None
+        if self.credit_wallet:
+            await _credit_wallet(conn, hold.id, str(self.entry.reference), now)
+
+
+async def _credit_wallet(conn: AsyncConnection, hold_id: uuid.UUID, transfer_id: str, now: datetime) -> None:
+    await post_pending(
+        conn, hold_id, uuid.uuid4(), metadata={"transfer": transfer_id}, reference=transfer_id, now=now
+    )
+
+
+async def _no_gate() -> None:
+    """The batcher orders its own ledger writes: nothing to wait for."""
 
 
 class InvalidCursor(ValueError):

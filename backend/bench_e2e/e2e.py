@@ -1,0 +1,256 @@
+"""``korpu bench e2e``: transfer creation over HTTP against pgbench TPC-B, measured in one run.
+
+One run: a fresh database and stack (:mod:`backend.bench_e2e.stack`), senders prepared through
+the API (:mod:`backend.bench_e2e.world`), one quote per planned transfer made ahead, a short
+warm-up, then wrk keeps ``connections`` transfers in flight for ``seconds``. What is measured is
+``POST /v1/transfers`` alone (quote made beforehand), with the outbox worker delivering payout
+instructions to the mock bank and the bank confirming them through the partner API meanwhile, as
+in production. Then the stack stops and pgbench measures TPC-B on the same server; the figure is
+the ratio of the two rates. The load average is read before each measure: the machine is shared.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import tempfile
+import time
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from backend.bench_e2e.loadgen import WrkResult, run_wrk
+from backend.bench_e2e.pgbench import run_pgbench
+from backend.bench_e2e.stack import Stack, StackConfig
+from backend.bench_e2e.world import (
+    DEFAULT_LISTS,
+    VELOCITY_NOTE,
+    BankCredentials,
+    make_quotes,
+    prepare_senders,
+    seed,
+    wait_funded,
+    write_plan,
+)
+from backend.db import create_engine
+from backend.outbox.tables import outbox_events
+from backend.partners.tables import partner_payouts
+from backend.transfers.tables import transfers
+from ledger.money import Money
+
+__all__ = ["TARGET", "E2EConfig", "drain", "load_average", "run_e2e", "start_stack"]
+
+TARGET = {"ratio": 0.25, "p99Ms": 100.0, "errorRate": 0.0}
+"""Issue 9: transfers/s at least 0.25 x pgbench TPC-B TPS, p99 at most 100 ms, no errors."""
+
+
+@dataclass(frozen=True, slots=True)
+class E2EConfig:
+    """One run of the end-to-end benchmark."""
+
+    stack: StackConfig
+    """Server processes, pool size, log level."""
+    seconds: int = 30
+    """Measured load duration."""
+    warmup_seconds: int = 5
+    """Load before measuring (every server process warms its caches and connections)."""
+    connections: int = 8
+    """Requests wrk keeps in flight."""
+    threads: int = 2
+    """wrk threads."""
+    senders: int = 200
+    """Signed-in customers the transfers are spread over (each has its own wallet and recipient)."""
+    max_rate: int = 700
+    """Transfers per second the plan is sized for (quotes made = max_rate x seconds)."""
+    pgbench_seconds: int = 30
+    """``pgbench -T`` of the reference; 0 skips it."""
+    lists: tuple[str, ...] = DEFAULT_LISTS
+    """Sanctions lists (``format:path``) both parties are screened against."""
+    payouts_after: bool = False
+    """Pause the outbox worker while measuring (payouts queue), then time their delivery apart."""
+
+
+def load_average() -> float:
+    """The one-minute load average (the machine is shared: every figure carries it)."""
+    return round(os.getloadavg()[0], 2)
+
+
+async def start_stack(
+    stack: Stack, engine: AsyncEngine, lists: tuple[str, ...], *, callback_attempts: int = 5
+) -> BankCredentials:
+    """Seed the database, then start the mock bank, the outbox worker and the server."""
+    credentials = await seed(engine, stack.settings(), stack.bank_url, lists)
+    stack.define(
+        "bank",
+        "partners",
+        "mock-bank",
+        "--port",
+        str(stack.bank_port),
+        "--api-url",
+        stack.api_url,
+        "--callback-attempts",
+        str(callback_attempts),
+        "--key-id",
+        credentials.key_id,
+        extra_env={
+            "KORPU_MOCK_BANK_SECRET": credentials.secret,
+            "KORPU_MOCK_BANK_WEBHOOK_SECRET": credentials.webhook_secret,
+        },
+    )
+    stack.define("worker", "worker")
+    stack.define("server", "serve", "--workers", str(stack.config.server_workers))
+    for name in ("bank", "worker", "server"):
+        stack.start(name)
+    await stack.wait_http(f"{stack.bank_url}/_mock/state", process="bank")
+    await stack.wait_http(f"{stack.api_url}/ready", process="server")
+    return credentials
+
+
+async def drain(engine: AsyncEngine, within: float) -> dict[str, int]:
+    """Wait until the outbox has nothing pending and no payout waits for the bank; what is left."""
+    pending_events = select(func.count()).where(outbox_events.c.status == "pending")
+    unsettled = select(func.count()).where(partner_payouts.c.status.in_(("pending", "claimed", "sent")))
+    deadline = time.monotonic() + within
+    while True:
+        async with engine.connect() as conn:
+            left = {
+                "outboxPending": int((await conn.execute(pending_events)).scalar_one()),
+                "payoutsUnsettled": int((await conn.execute(unsettled)).scalar_one()),
+            }
+        if not any(left.values()) or time.monotonic() > deadline:
+            return left
+        await asyncio.sleep(0.5)
+
+
+async def _statuses(engine: AsyncEngine) -> dict[str, int]:
+    async with engine.connect() as conn:
+        rows = await conn.execute(select(transfers.c.status, func.count()).group_by(transfers.c.status))
+        return {str(status): int(count) for status, count in rows}
+
+
+def _wrk(stack: Stack, config: E2EConfig, plan: Path, seconds: int) -> WrkResult:
+    return run_wrk(
+        stack.api_url,
+        plan,
+        run_id=secrets.token_hex(4),
+        seconds=seconds,
+        connections=config.connections,
+        threads=config.threads,
+        workdir=stack.workdir,
+    )
+
+
+async def run_e2e(config: E2EConfig, *, say: Any = print) -> dict[str, Any]:
+    """Run the benchmark; returns the figures (see docs/performance.md)."""
+    workdir = Path(tempfile.mkdtemp(prefix="korpu-e2e-"))
+    stack = Stack(config.stack, workdir)
+    engine: AsyncEngine | None = None
+    ok = False
+    try:
+        stack.create_database()
+        engine = create_engine(stack.database_url, pool_size=4)
+        await start_stack(stack, engine, config.lists)
+        started = time.monotonic()
+        per_sender = Money(Decimal("400000.00"), "RUB")
+        senders = await prepare_senders(stack.api_url, engine, config.senders, per_sender)
+        await wait_funded(engine, config.senders)
+        warmup_count = config.max_rate * config.warmup_seconds
+        planned = await make_quotes(
+            engine, stack.settings(), senders, warmup_count + config.max_rate * config.seconds
+        )
+        say(
+            f"prepared {len(senders)} senders and {len(planned)} quotes in {time.monotonic() - started:.0f} s"
+        )
+        warmup_plan, plan = workdir / "warmup.tsv", workdir / "plan.tsv"
+        write_plan(warmup_plan, planned[:warmup_count])
+        write_plan(plan, planned[warmup_count:])
+        if config.warmup_seconds:
+            await asyncio.to_thread(_wrk, stack, config, warmup_plan, config.warmup_seconds)
+        if config.payouts_after:
+            await drain(engine, 120)
+            stack.stop("worker")
+        before = await _statuses(engine)
+        load_before = load_average()
+        result = await asyncio.to_thread(_wrk, stack, config, plan, config.seconds)
+        load_during = load_average()
+        after = await _statuses(engine)
+        delivery: dict[str, Any] | None = None
+        if config.payouts_after:
+            started_drain = time.monotonic()
+            stack.start("worker")
+            left = await drain(engine, 600)
+            drained = time.monotonic() - started_drain
+            paid = after.get("sent_to_partner", 0) - before.get("sent_to_partner", 0)
+            delivery = {"payouts": paid, "seconds": round(drained, 1), "left": left}
+            delivery["payoutsPerSecond"] = round(paid / drained, 1) if drained else None
+        for name in ("server", "worker", "bank"):
+            stack.stop(name)
+        reference = None
+        load_pgbench = None
+        if config.pgbench_seconds:
+            load_pgbench = load_average()
+            reference = await asyncio.to_thread(run_pgbench, config.pgbench_seconds)
+        figures = _figures(config, result, reference, before, after)
+        figures["loadAverage"] = {
+            "beforeLoad": load_before,
+            "afterLoad": load_during,
+            "beforePgbench": load_pgbench,
+        }
+        ok = True
+        return figures
+    finally:
+        if engine is not None:
+            await engine.dispose()
+        stack.close()
+        if ok:
+            stack.remove_workdir()
+        else:
+            say(f"logs kept in {workdir}")
+
+
+def _figures(
+    config: E2EConfig,
+    result: WrkResult,
+    reference: Any,
+    before: dict[str, int],
+    after: dict[str, int],
+) -> dict[str, Any]:
+    tps = round(result.transfers_per_second, 1)
+    figures: dict[str, Any] = {
+        "transfersPerSecond": tps,
+        "p50Ms": round(result.p50_ms, 1),
+        "p90Ms": round(result.p90_ms, 1),
+        "p99Ms": round(result.p99_ms, 1),
+        "maxMs": round(result.max_ms, 1),
+        "requests": result.requests,
+        "created": result.created,
+        "errors": result.errors,
+        "errorRate": round(result.error_rate, 5),
+        "planExhausted": result.exhausted,
+        "statuses": {k: after.get(k, 0) - before.get(k, 0) for k in sorted(after)},
+        "serverWorkers": config.stack.server_workers,
+        "connections": config.connections,
+        "seconds": config.seconds,
+        "senders": config.senders,
+        "cpus": os.cpu_count(),
+        "rules": VELOCITY_NOTE,
+        "lists": [spec.rsplit("/", 1)[-1] for spec in config.lists],
+    }
+    if reference is not None:
+        ratio = tps / reference.tps if reference.tps else 0.0
+        figures |= {
+            "pgbenchTps": round(reference.tps, 1),
+            "pgbenchLatencyMs": reference.latency_ms,
+            "pgbench": reference.command,
+            "ratio": round(ratio, 3),
+            "targetMet": ratio >= TARGET["ratio"]
+            and result.p99_ms <= TARGET["p99Ms"]
+            and result.errors == 0
+            and not result.exhausted,
+        }
+    return figures

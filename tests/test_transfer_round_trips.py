@@ -1,0 +1,48 @@
+"""Sending money costs a bounded number of database round trips (PostgreSQL).
+
+Under load a transfer's time is its round trips (docs/performance.md, "Whole send flow over HTTP"):
+this test fails when a change adds statements to ``POST /v1/transfers``, so that the cost is seen
+and decided on, not found later in the benchmark.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from backend.settings import Settings
+from tests.transfer_support import transfer_world
+
+IBAN = "AZ21NABZ00000000137010001944"
+BUDGET = 30
+"""Statements of one transfer, its sign-in check included (28 here when this was written)."""
+
+
+@pytest.mark.postgres_only
+async def test_a_transfer_costs_a_bounded_number_of_round_trips(
+    engine: AsyncEngine, settings: Settings
+) -> None:
+    async with transfer_world(engine, settings) as world:
+        sender = await world.customer()
+        await world.fund(sender, "20000.00", "RUB")
+        recipient_id = await world.recipient(sender, method="bank_account", iban=IBAN)
+        warm_up = await world.send(sender, (await world.quote(sender, "1000.00"))["id"], recipient_id)
+        assert warm_up.status_code == 201, warm_up.text
+        quote = await world.quote(sender, "1200.00")
+
+        statements: list[str] = []
+
+        def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+            statements.append(" ".join(statement.split())[:100])
+
+        event.listen(engine.sync_engine, "before_cursor_execute", count)
+        try:
+            response = await world.send(sender, quote["id"], recipient_id)
+        finally:
+            event.remove(engine.sync_engine, "before_cursor_execute", count)
+        assert response.status_code == 201, response.text
+        assert response.json()["status"] == "sent_to_partner"
+        assert len(statements) <= BUDGET, "\n".join(statements)
