@@ -56,6 +56,7 @@ __all__ = [
     "claim",
     "fingerprint",
     "idempotency_keys",
+    "open_stored_reply",
     "store_reply",
 ]
 
@@ -131,7 +132,8 @@ def _stored(body: Any, sealer: Sealer | None) -> Any:
     return {_SEALED: base64.b64encode(sealer.seal_text(plain, _REPLY_CONTEXT)).decode()}
 
 
-def _replayed(stored: Any, sealer: Sealer | None) -> Any:
+def open_stored_reply(stored: Any, sealer: Sealer | None) -> Any:
+    """A stored reply as it was given (opened when it was stored sealed)."""
     if sealer is None or not (isinstance(stored, dict) and set(stored) == {_SEALED}):
         return stored
     return json.loads(sealer.open_text(base64.b64decode(stored[_SEALED]), _REPLY_CONTEXT))
@@ -156,7 +158,7 @@ async def claim(
         return None
     if row.request_hash != request_hash:
         raise IdempotencyKeyReused()
-    return StoredReply(status_code=row.status_code, body=_replayed(row.body, sealer))
+    return StoredReply(status_code=row.status_code, body=open_stored_reply(row.body, sealer))
 
 
 async def store_reply(

@@ -12,6 +12,7 @@ from backend.bench_e2e.invariants import Acknowledged, check_invariants
 from backend.partners.tables import partner_payouts
 from backend.settings import Settings
 from backend.transfers.tables import transfers
+from compliance.privacy import Sealer
 from tests.transfer_support import World, transfer_world
 
 IBAN = "AZ21NABZ00000000137010001944"
@@ -45,9 +46,10 @@ async def test_real_books_pass_and_each_kind_of_damage_is_caught(
 ) -> None:
     async with transfer_world(engine, settings) as world:
         acks, bank, ids = await _scenario(world)
+        sealer = Sealer(settings.secrets.data_keys)  # the stored replies are sealed
 
         async with engine.connect() as conn:
-            report = await check_invariants(conn, acks, bank)
+            report = await check_invariants(conn, acks, bank, sealer=sealer)
         assert report.ok, report.violations
         assert report.counts["holds"] == {"posted": 1, "released": 1, "open": 1}
         assert report.counts["statuses"] == {"paid_out": 1, "refunded": 1, "sent_to_partner": 1}
@@ -57,10 +59,12 @@ async def test_real_books_pass_and_each_kind_of_damage_is_caught(
         twice = {**bank, paid_id: {**bank[paid_id], "instructions": 2}}
         other_reference = {**bank, "pay_other": {"reference": bank[paid_id]["reference"], "instructions": 1}}
         async with engine.connect() as conn:
-            missing = await check_invariants(conn, [*acks, ghost], bank)
-            duplicate = await check_invariants(conn, acks, twice)
-            same_reference = await check_invariants(conn, acks, other_reference)
-            wrong_key = await check_invariants(conn, [Acknowledged("key-paid", *_rest(acks[1]))], bank)
+            missing = await check_invariants(conn, [*acks, ghost], bank, sealer=sealer)
+            duplicate = await check_invariants(conn, acks, twice, sealer=sealer)
+            same_reference = await check_invariants(conn, acks, other_reference, sealer=sealer)
+            wrong_key = await check_invariants(
+                conn, [Acknowledged("key-paid", *_rest(acks[1]))], bank, sealer=sealer
+            )
         assert any("is missing" in v for v in missing.violations)
         assert any("asked 2 times to pay" in v for v in duplicate.violations)
         assert any("2 payouts for reference" in v for v in same_reference.violations)
@@ -77,7 +81,7 @@ async def test_real_books_pass_and_each_kind_of_damage_is_caught(
                 .values(status="failed")
             )
         async with engine.connect() as conn:
-            damaged = await check_invariants(conn, acks, bank)
+            damaged = await check_invariants(conn, acks, bank, sealer=sealer)
         assert any(ids["paid"] in v and "its hold is posted" in v for v in damaged.violations)
         assert any(ids["pending"] in v and "no payout is on the way" in v for v in damaged.violations)
 

@@ -37,6 +37,7 @@ from backend.bench_e2e.invariants import Acknowledged, check_invariants
 from backend.bench_e2e.stack import Stack, StackConfig
 from backend.bench_e2e.world import DEFAULT_LISTS, PlannedTransfer, make_quotes, prepare_senders, wait_funded
 from backend.db import create_engine
+from compliance.privacy import Sealer
 from ledger.money import Money
 
 __all__ = ["CrashConfig", "run_crash"]
@@ -196,7 +197,9 @@ async def run_crash(config: CrashConfig, *, say: Any = print) -> dict[str, Any]:
         for name in ("server", "worker", "bank"):
             stack.stop(name)
         async with engine.connect() as conn:
-            report = await check_invariants(conn, seen.acknowledged, bank_payouts)
+            report = await check_invariants(
+                conn, seen.acknowledged, bank_payouts, sealer=Sealer(stack.settings().secrets.data_keys)
+            )
         verify_exit = _ledger_verify(stack)
         if verify_exit != 0:
             report.violations.append(f"korpu ledger verify exited {verify_exit}")

@@ -26,10 +26,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from backend.idempotency import idempotency_keys
+from backend.idempotency import idempotency_keys, open_stored_reply
 from backend.outbox.tables import outbox_events
 from backend.partners.tables import partner_payouts
 from backend.transfers.tables import transfers
+from compliance.privacy import Sealer
 from ledger.tables import entries, open_holds
 from ledger.verify import verify
 
@@ -80,10 +81,13 @@ async def check_invariants(
     conn: AsyncConnection,
     acknowledged: Sequence[Acknowledged],
     bank_payouts: Mapping[str, Mapping[str, Any]] | None = None,
+    *,
+    sealer: Sealer | None = None,
 ) -> InvariantReport:
-    """Every check of the module docstring; ``bank_payouts`` is the mock bank's payout report."""
+    """Every check of the module docstring; ``bank_payouts`` is the mock bank's payout report;
+    ``sealer`` opens the stored replies (a transfer's reply names its recipient, so it is sealed)."""
     report = InvariantReport()
-    await _acknowledged_exist_once(conn, acknowledged, report)
+    await _acknowledged_exist_once(conn, acknowledged, report, sealer)
     payouts = await _holds_agree(conn, report)
     if bank_payouts is not None:
         _bank_paid_once(bank_payouts, payouts, report)
@@ -94,7 +98,10 @@ async def check_invariants(
 
 
 async def _acknowledged_exist_once(
-    conn: AsyncConnection, acknowledged: Sequence[Acknowledged], report: InvariantReport
+    conn: AsyncConnection,
+    acknowledged: Sequence[Acknowledged],
+    report: InvariantReport,
+    sealer: Sealer | None,
 ) -> None:
     by_key: dict[tuple[int, str], str] = {}
     for ack in acknowledged:
@@ -121,7 +128,9 @@ async def _acknowledged_exist_once(
         query = select(idempotency_keys.c.scope, idempotency_keys.c.key, idempotency_keys.c.body).where(
             idempotency_keys.c.scope.in_(set(scopes)), idempotency_keys.c.key.in_({key for _, key in chunk})
         )
-        replies |= {(row.scope, row.key): row.body for row in await conn.execute(query)}
+        replies |= {
+            (row.scope, row.key): open_stored_reply(row.body, sealer) for row in await conn.execute(query)
+        }
     for ack in acknowledged:
         row = found.get(ack.transfer_id)
         if row is None:
