@@ -42,15 +42,13 @@ async def test_ids_past_bigint_are_refused_not_crashed(world: World, http: Async
         assert response.json()["code"] == "validation_error"
 
 
-@pytest.mark.parametrize("cursor", [BIG, "²", "٣", "-1"])
-async def test_back_office_cursors_are_checked_before_the_database(
-    world: World, http: AsyncClient, cursor: str
-) -> None:
-    response = await http.get(
-        "/backoffice/v1/alerts", params={"cursor": cursor}, headers=world.staff["officer"]
-    )
-    assert response.status_code == 400, response.text
-    assert response.json()["code"] == "invalid_cursor"
+async def test_back_office_cursors_are_checked_before_the_database(world: World, http: AsyncClient) -> None:
+    for cursor in (BIG, "²", "٣", "-1"):
+        response = await http.get(
+            "/backoffice/v1/alerts", params={"cursor": cursor}, headers=world.staff["officer"]
+        )
+        assert response.status_code == 400, (cursor, response.text)
+        assert response.json()["code"] == "invalid_cursor"
 
 
 async def test_nul_characters_are_refused_before_anything_is_written(world: World, http: AsyncClient) -> None:
