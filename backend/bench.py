@@ -48,7 +48,7 @@ def bench() -> None:
 @click.option("--shards", default=16, show_default=True, help="Shards per hot account (1: unsharded).")
 @click.option("--batching/--no-batching", default=True, show_default=True, help="Group commit.")
 @click.option("--max-batch", default=64, show_default=True, help="Most transfers per transaction.")
-@click.option("--in-flight", type=int, default=None, help="Batches in flight (default 3 on PostgreSQL).")
+@click.option("--in-flight", type=int, default=None, help="Batches in flight (default 2 on PostgreSQL).")
 @click.option("--journal-postings", default=0, show_default=True, help="Grow the journal to this first.")
 @click.option("--verify/--no-verify", default=True, show_default=True, help="Run ledger verify after.")
 @click.option("--json", "as_json", is_flag=True, help="End with one JSON object on the last line.")

@@ -3,10 +3,10 @@
 Concurrent callers hand the :class:`Batcher` a unit of work and wait for their own result. A unit
 is either a ledger request (optionally followed by ``then``, the caller's other writes, such as an
 idempotency record and an outbox row) or any async callable of the connection. While the batches
-in flight are busy, new units queue; when a batch finishes, the next one takes everything queued
-(up to ``max_batch``). Under load each database transaction, its round trips and its commit
-(fsync) therefore serve many callers, as TigerBeetle batches transfers; when idle, a unit runs at
-once.
+in flight are busy, new units queue; a free batch slot takes its even share of what is queued (up
+to ``max_batch``), so two batches overlap: one in the database while the next is prepared. Under
+load each database transaction, its round trips and its commit (fsync) therefore serve many
+callers, as TigerBeetle batches transfers; when idle, a unit runs at once.
 
 Inside a batch's transaction:
 
@@ -56,8 +56,8 @@ class BatcherConfig:
     max_batch: int = 64
     """Most units in one database transaction."""
     max_in_flight: int | None = None
-    """Batches running at once, each on its own connection; ``None``: 3 on PostgreSQL, 1 on SQLite
-    (whose writers queue on one lock anyway)."""
+    """Batches running at once, each on its own connection; ``None``: 2 on PostgreSQL (one in the
+    database while the next is prepared), 1 on SQLite (whose writers queue on one lock anyway)."""
     max_attempts: int = 10
     """Runs of a batch that keeps hitting serialization failures or deadlocks before it fails."""
 
@@ -92,10 +92,11 @@ class Batcher:
     def __init__(self, engine: AsyncEngine, config: BatcherConfig | None = None) -> None:
         self._engine = engine
         self._config = config or BatcherConfig()
-        default_in_flight = 1 if engine.dialect.name == "sqlite" else 3
+        default_in_flight = 1 if engine.dialect.name == "sqlite" else 2
         self._max_in_flight = self._config.max_in_flight or default_in_flight
         self._queue: deque[_Unit] = deque()
         self._in_flight = 0
+        self._waiting = 0
         self._gate = asyncio.Lock()
         self._tasks: set[asyncio.Task[None]] = set()
         self.batches = 0
@@ -129,25 +130,41 @@ class Batcher:
 
     async def _submit(self, unit: _Unit) -> tuple[Any, Any]:
         self._queue.append(unit)
-        if self._in_flight < self._max_in_flight:
+        self._waiting += 1
+        self._start_drains()
+        try:
+            result: tuple[Any, Any] = await unit.future
+        finally:
+            self._waiting -= 1
+        return result
+
+    def _start_drains(self) -> None:
+        """Start drain tasks for queued work while fewer than the allowed number run."""
+        while self._queue and self._in_flight < self._max_in_flight:
             self._in_flight += 1
             task = asyncio.get_running_loop().create_task(self._drain())
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
-        result: tuple[Any, Any] = await unit.future
-        return result
 
     async def _drain(self) -> None:
-        """Take everything queued (up to ``max_batch``), run it, repeat while work is queued.
+        """Take a share of what is queued (up to ``max_batch``), run it, repeat while work is queued.
 
-        Callers that arrive together share one batch rather than being spread over several: a
-        bigger batch costs less per caller (one round trip and one commit for all), and further
-        batches start only when work arrives while the others are busy.
+        The share is the callers waiting (queued or in a running batch) divided evenly over the
+        batch slots: with two slots, one batch's Python work (planning, encoding, settling results)
+        overlaps the other's time in the database, where a single batch would leave one side idle
+        while the other works. A lone caller still runs at once, in a batch of one.
         """
         try:
             while self._queue:
-                units = [self._queue.popleft() for _ in range(min(len(self._queue), self._config.max_batch))]
-                await self._run(units)
+                # Callers whose results were just settled are ready to run; let them queue their
+                # next unit first, so the share is taken of everyone who is waiting.
+                await asyncio.sleep(0)
+                share = -(-self._waiting // self._max_in_flight)  # ceiling division
+                take = min(share, len(self._queue), self._config.max_batch)
+                units = [self._queue.popleft() for _ in range(take)]
+                if units:
+                    self._start_drains()
+                    await self._run(units)
         finally:
             self._in_flight -= 1
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, select
@@ -176,3 +177,30 @@ async def test_results_arrive_only_after_commit(scratch_engine: AsyncEngine) -> 
     assert await tx(engine, stored) == 1
     assert entry.id == request.id
     assert (await batcher.post(request)).replayed
+
+
+async def test_waiting_callers_are_split_evenly_over_the_batch_slots(scratch_engine: AsyncEngine) -> None:
+    """Sixteen callers posting in a loop settle into two batches of eight, never into dribbles."""
+    engine = scratch_engine
+    batcher = Batcher(engine, BatcherConfig(max_in_flight=2))
+    sizes: list[int] = []
+    run = batcher._run
+
+    async def counted(units: list[object]) -> None:
+        sizes.append(len(units))
+        await run(units)  # type: ignore[arg-type]
+
+    batcher._run = counted  # type: ignore[method-assign]
+
+    posted = 0
+
+    async def caller() -> None:
+        nonlocal posted
+        while posted < 160:  # every caller stays until the end, as under steady load
+            await batcher.post(transfer(BANK, ALICE, usd("0.01")))
+            posted += 1
+
+    await asyncio.gather(*(caller() for _ in range(16)))
+    # Callers leave one by one once the budget is spent, so the last two batches may be smaller.
+    assert set(sizes[:-2]) == {8} and len(sizes) >= 20, sizes
+    assert await _posted(engine, ALICE) == str(Decimal("10.00") + Decimal("0.01") * posted)
