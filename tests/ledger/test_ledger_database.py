@@ -136,6 +136,29 @@ async def test_database_refuses_a_bad_entry_written_with_raw_sql(
             await _raw_entry(conn, legs)
 
 
+@pytest.mark.parametrize("checked_early", [False, True], ids=["at_commit", "after_an_early_check"])
+async def test_a_bad_entry_among_good_ones_is_refused(engine: AsyncEngine, checked_early: bool) -> None:
+    """The balance check covers every entry of the transaction, also one written after an early check."""
+    await open_basic_accounts(engine)
+    ids = await _ids(engine)
+    bank, alice = ids[BANK], ids[ALICE]
+    good = [(bank, "USD", "debit", 100), (alice, "USD", "credit", 100)]
+    with pytest.raises(DBAPIError, match=r"(?i)balance|differ"):
+        async with engine.begin() as conn:
+            await _raw_entry(conn, good)
+            await _raw_entry(conn, good)
+            if checked_early and conn.dialect.name == "postgresql":
+                await conn.execute(text("SET CONSTRAINTS ALL IMMEDIATE"))  # the good ones pass here
+                await conn.execute(text("SET CONSTRAINTS ALL DEFERRED"))
+            await _raw_entry(conn, [(bank, "USD", "debit", 100), (alice, "USD", "credit", 99)])
+            await _raw_entry(conn, good)
+
+    async def count(conn: AsyncConnection) -> int:
+        return int((await conn.execute(text("SELECT count(*) FROM ledger_entries"))).scalar_one())
+
+    assert await tx(engine, count) == 0  # nothing of the transaction was kept
+
+
 async def test_postings_cannot_be_added_to_an_existing_entry(engine: AsyncEngine) -> None:
     await _some_entries(engine)
     ids = await _ids(engine)
