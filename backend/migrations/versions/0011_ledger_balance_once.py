@@ -3,11 +3,14 @@
 The deferred constraint trigger ``ledger_entries_balance`` fires once per entry at commit. Until
 now each firing summed its own entry's postings: with group commit writing dozens of entries per
 transaction, those per-entry look-ups cost a quarter of the ledger's throughput. Now the first
-firing checks every entry its transaction wrote in one set-based query and notes, in a
-transaction-local setting, the highest entry ``seq`` it covered; later firings for entries at or
-below it return at once. An entry inserted later in the same transaction (after ``SET CONSTRAINTS
-... IMMEDIATE``) has a higher ``seq`` (one sequence, increasing within a session) and is checked
-again, and an entry whose ``tx_id`` is not its transaction's is checked on its own, as before.
+firing checks every entry its transaction wrote, from its own ``seq`` up to the sequence's last
+value, in one set-based query, and notes that range in a transaction-local setting; later firings
+for entries inside it return at once. An entry inserted later in the same transaction (after ``SET
+CONSTRAINTS ... IMMEDIATE``) draws a higher ``seq`` from the sequence, falls outside the range and
+is checked again, and an entry whose ``tx_id`` is not its transaction's is checked on its own, as
+before. What this cannot see: an entry inserted with a hand-picked ``seq`` inside an already
+checked range after an early ``SET CONSTRAINTS ... IMMEDIATE`` (raw SQL, which the journal never
+writes); ``korpu ledger verify`` finds it.
 
 The setting is a cache of a check already made, not a permission: a session that forges it could as
 well disable the trigger, which the application's role never does; ``korpu ledger verify``
@@ -37,29 +40,33 @@ _ENTRY_SUMS = """
      WHERE {where}
      GROUP BY e.id, e.seq"""
 
-# The transaction's entries are found through the ``tx_id`` index. The query is planned afresh for
-# each transaction (EXECUTE, with the two numbers as literals): a plan cached for any ``tx_id`` would
-# be costed for the journal's average transaction, and after a bulk load of 50,000 entries in one
-# transaction that average made the planner scan the whole journal.
+# The transaction's entries are looked up in a range of ``seq`` bounded on both sides, from the
+# firing entry (the first of the transaction's entries to fire, so the lowest not yet checked) to
+# the sequence's last value, then filtered by ``tx_id``. Both bounds are parameters of a cached
+# plan: a one-sided bound, or ``tx_id`` alone, can be costed as a large share of the journal (a
+# bulk load of 50,000 entries in one transaction made the planner scan the whole journal), a range
+# bounded on both sides cannot.
 _ONCE_PER_TRANSACTION = f"""
 CREATE OR REPLACE FUNCTION ledger_check_entry() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
   v_tx bigint := pg_current_xact_id()::text::bigint;
-  v_checked bigint := coalesce(nullif(current_setting('ledger.balanced_through', true), ''), '0')::bigint;
-  v_last bigint;
+  v_range text[] := string_to_array(nullif(current_setting('ledger.balanced_seqs', true), ''), ':');
+  v_low bigint := NEW.seq;
+  v_high bigint;
   v_bad_id uuid;
   v_bad_legs bigint;
 BEGIN
-  IF NEW.tx_id = v_tx AND NEW.seq <= v_checked THEN
+  IF NEW.tx_id = v_tx AND v_range IS NOT NULL
+     AND NEW.seq BETWEEN v_range[1]::bigint AND v_range[2]::bigint THEN
     RETURN NULL;  -- checked together with the other entries of this transaction
   END IF;
   IF NEW.tx_id = v_tx THEN
-    EXECUTE format($q$
-      SELECT max(q.seq),
-             (array_agg(q.id ORDER BY q.seq) FILTER (WHERE q.legs < 2 OR q.unbalanced > 0))[1],
-             (array_agg(q.legs ORDER BY q.seq) FILTER (WHERE q.legs < 2 OR q.unbalanced > 0))[1]
-        FROM ({_ENTRY_SUMS.format(where="e.tx_id = %s AND e.seq > %s")}) q $q$, v_tx, v_checked)
-      INTO v_last, v_bad_id, v_bad_legs;
+    SELECT greatest(s.last_value, NEW.seq) INTO v_high FROM ledger_entries_seq_seq s;
+    SELECT q.id, q.legs INTO v_bad_id, v_bad_legs
+      FROM ({_ENTRY_SUMS.format(where="e.seq BETWEEN v_low AND v_high AND e.tx_id = v_tx")}) q
+     WHERE q.legs < 2 OR q.unbalanced > 0
+     ORDER BY q.seq
+     LIMIT 1;
   ELSE
     SELECT q.id, q.legs INTO v_bad_id, v_bad_legs
       FROM ({_ENTRY_SUMS.format(where="e.seq = NEW.seq")}) q
@@ -74,7 +81,7 @@ BEGIN
       USING ERRCODE = 'LA005';
   END IF;
   IF NEW.tx_id = v_tx THEN
-    PERFORM set_config('ledger.balanced_through', v_last::text, true);
+    PERFORM set_config('ledger.balanced_seqs', v_low || ':' || v_high, true);
   END IF;
   RETURN NULL;
 END $$"""
