@@ -89,7 +89,7 @@ END $$"""
 # The entry of each new posting is looked up by its primary key alone (a plan that searched by
 # ``tx_id`` instead, as the planner chose on a journal without statistics, made a large insert
 # quadratic); its ``tx_id`` is then compared.
-_POSTINGS_CHECK = """
+_POSTINGS_CHECK_TEMPLATE = """
 CREATE OR REPLACE FUNCTION ledger_check_postings() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
   v_entry bigint;
@@ -97,8 +97,7 @@ DECLARE
 BEGIN
   SELECT n.entry_seq INTO v_entry
     FROM (SELECT DISTINCT entry_seq FROM new_postings) n
-    LEFT JOIN LATERAL (SELECT e.tx_id FROM ledger_entries e WHERE e.seq = n.entry_seq) e ON true
-   WHERE e.tx_id IS DISTINCT FROM pg_current_xact_id()::text::bigint
+    {entry_lookup}
    LIMIT 1;
   IF FOUND THEN
     RAISE EXCEPTION 'posting refused: entry % was not written by this transaction', v_entry
@@ -116,6 +115,18 @@ BEGIN
   END IF;
   RETURN NULL;
 END $$"""
+
+_POSTINGS_CHECK = _POSTINGS_CHECK_TEMPLATE.format(
+    entry_lookup="""LEFT JOIN LATERAL (SELECT e.tx_id FROM ledger_entries e WHERE e.seq = n.entry_seq) e ON true
+   WHERE e.tx_id IS DISTINCT FROM pg_current_xact_id()::text::bigint"""
+)
+
+_POSTINGS_CHECK_BEFORE = _POSTINGS_CHECK_TEMPLATE.format(
+    entry_lookup="""LEFT JOIN LATERAL (SELECT true AS ok FROM ledger_entries e
+                        WHERE e.seq = n.entry_seq AND e.tx_id = pg_current_xact_id()::text::bigint
+                        LIMIT 1) e ON true
+   WHERE e.ok IS NULL"""
+)
 
 _ONE_ENTRY_AT_A_TIME = """
 CREATE OR REPLACE FUNCTION ledger_check_entry() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -136,38 +147,6 @@ BEGIN
   END IF;
   RETURN NULL;
 END $$"""
-
-
-_POSTINGS_CHECK_BEFORE = """CREATE OR REPLACE FUNCTION ledger_check_postings() RETURNS trigger LANGUAGE plpgsql AS $$
-    DECLARE
-      v_entry bigint;
-      v_bad record;
-    BEGIN
-      -- Each distinct entry and account once, by primary key (LATERAL ... LIMIT 1 keeps the
-      -- planner from hashing whole tables).
-      SELECT n.entry_seq INTO v_entry
-        FROM (SELECT DISTINCT entry_seq FROM new_postings) n
-        LEFT JOIN LATERAL (SELECT true AS ok FROM ledger_entries e
-                            WHERE e.seq = n.entry_seq AND e.tx_id = pg_current_xact_id()::text::bigint
-                            LIMIT 1) e ON true
-       WHERE e.ok IS NULL
-       LIMIT 1;
-      IF FOUND THEN
-        RAISE EXCEPTION 'posting refused: entry % was not written by this transaction', v_entry
-          USING ERRCODE = 'LA002';
-      END IF;
-      SELECT n.account_id, n.currency INTO v_bad
-        FROM (SELECT DISTINCT account_id, currency FROM new_postings) n
-        LEFT JOIN LATERAL (SELECT true AS ok FROM ledger_accounts a
-                            WHERE a.id = n.account_id AND a.currency = n.currency LIMIT 1) a ON true
-       WHERE a.ok IS NULL
-       LIMIT 1;
-      IF FOUND THEN
-        RAISE EXCEPTION 'posting refused: no account % in %', v_bad.account_id, v_bad.currency
-          USING ERRCODE = 'LA003';
-      END IF;
-      RETURN NULL;
-    END $$"""
 
 
 def upgrade() -> None:
