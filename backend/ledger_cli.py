@@ -50,10 +50,10 @@ def verify_command(limit: int) -> None:
     from ledger.verify import VerifyReport, verify
 
     settings = Settings.from_env()
-    public_key = public_key_of(settings.secrets.ledger_signing_key)
+    trusted = {public_key_of(settings.secrets.ledger_signing_key), *settings.ledger_retired_public_keys}
 
     async def work(conn: AsyncConnection) -> VerifyReport:
-        return await verify(conn, public_key, limit=limit)
+        return await verify(conn, trusted, limit=limit)
 
     report = _run(settings, work)
     summary = (
@@ -88,6 +88,17 @@ def checkpoint_command() -> None:
         f"ledger checkpoint {checkpoint.seq}: {checkpoint.entry_count} entries, transactions "
         f"{checkpoint.tx_from}..{checkpoint.tx_to - 1}, digest {checkpoint.digest.hex()}"
     )
+
+
+@ledger.command("public-key")
+def public_key_command() -> None:
+    """Print the public key of KORPU_LEDGER_SIGNING_KEY (for KORPU_LEDGER_RETIRED_PUBLIC_KEYS)."""
+    import base64
+
+    from ledger.checkpoints import public_key_of
+
+    settings = Settings.from_env()
+    click.echo(base64.urlsafe_b64encode(public_key_of(settings.secrets.ledger_signing_key)).decode())
 
 
 @ledger.command("expire-holds")

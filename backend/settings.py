@@ -84,6 +84,9 @@ class Settings:
     default in dev, refused in prod."""
     screening_refresh_seconds: int = 60
     """How often each process checks for a new screening list version."""
+    ledger_retired_public_keys: tuple[bytes, ...] = ()
+    """Ed25519 public keys (raw) of signing keys used before ``KORPU_LEDGER_SIGNING_KEY`` was
+    rotated: checkpoints they signed still verify. Public, so not secrets."""
     secrets: Secrets = field(default_factory=lambda: _generate_secrets())
     """Key material; see :class:`Secrets`."""
 
@@ -141,6 +144,11 @@ class Settings:
             demo_kyc_auto_approve=demo_kyc,
             screening_refresh_seconds=_int(
                 get("SCREENING_REFRESH_SECONDS", "60"), "KORPU_SCREENING_REFRESH_SECONDS", 1, 86400
+            ),
+            ledger_retired_public_keys=tuple(
+                _unb64(item.strip(), "KORPU_LEDGER_RETIRED_PUBLIC_KEYS", 32)
+                for item in (get("LEDGER_RETIRED_PUBLIC_KEYS") or "").split(",")
+                if item.strip()
             ),
             secrets=loaded_secrets,
         )

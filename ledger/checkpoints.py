@@ -11,16 +11,17 @@ never needs a lock on the journal; the next checkpoint starts where this one sto
 
 Its ``digest`` is SHA-256 over the previous checkpoint's digest, the range, and a canonical line
 per entry (every stored field and every posting), in ``(tx_id, seq)`` order; the digest is signed
-with Ed25519. Verification recomputes each digest from the rows and checks the chain and the
-signature against the configured key, so an entry or posting changed, added or removed below
-the latest horizon, or a checkpoint rewritten, is detected.
+with Ed25519 and the checkpoint names its signer's public key. Verification recomputes each digest
+from the rows and checks the chain and each signature against the trusted keys (the current one
+and those retired by rotation), so an entry or posting changed, added or removed below the latest
+horizon, or a checkpoint rewritten or re-signed with another key, is detected.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -211,9 +212,16 @@ class CheckpointProblem:
     message: str
 
 
-async def verify_checkpoints(conn: AsyncConnection, public_key: bytes) -> list[CheckpointProblem]:
-    """Every checkpoint's chain link, digest and signature; the problems found, first first."""
-    verifier = Ed25519PublicKey.from_public_bytes(public_key)
+async def verify_checkpoints(
+    conn: AsyncConnection, trusted_keys: bytes | Collection[bytes]
+) -> list[CheckpointProblem]:
+    """Every checkpoint's chain link, digest and signature; the problems found, first first.
+
+    ``trusted_keys`` are the raw Ed25519 public keys whose signatures count: the current signing
+    key's and those of keys retired by rotation. Each checkpoint names the key that signed it; one
+    signed by a key not trusted here is a problem, even if its signature is sound.
+    """
+    trusted = {trusted_keys} if isinstance(trusted_keys, bytes) else set(trusted_keys)
     problems: list[CheckpointProblem] = []
     previous, expected_from = GENESIS, 0
     for row in await conn.execute(select(checkpoints).order_by(checkpoints.c.seq)):
@@ -231,8 +239,15 @@ async def verify_checkpoints(conn: AsyncConnection, public_key: bytes) -> list[C
                     "the journal was altered",
                 )
             )
+        signer = bytes(row.public_key)
+        if signer not in trusted:
+            problems.append(
+                CheckpointProblem(row.seq, f"checkpoint {row.seq}: signed by a key that is not trusted")
+            )
+            previous, expected_from = bytes(row.digest), row.tx_to
+            continue
         try:
-            verifier.verify(bytes(row.signature), bytes(row.digest))
+            Ed25519PublicKey.from_public_bytes(signer).verify(bytes(row.signature), bytes(row.digest))
         except InvalidSignature:
             problems.append(CheckpointProblem(row.seq, f"checkpoint {row.seq}: signature does not verify"))
         previous, expected_from = bytes(row.digest), row.tx_to

@@ -20,6 +20,7 @@ basic thing that is wrong.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -175,8 +176,11 @@ _CHECKS: list[tuple[str, TextClause, str]] = [
 ]
 
 
-async def verify(conn: AsyncConnection, public_key: bytes | None = None, *, limit: int = 20) -> VerifyReport:
-    """Check every invariant; ``public_key`` (raw Ed25519) also verifies the signed checkpoints."""
+async def verify(
+    conn: AsyncConnection, public_key: bytes | Collection[bytes] | None = None, *, limit: int = 20
+) -> VerifyReport:
+    """Check every invariant; ``public_key`` (raw Ed25519, or the set of trusted ones: current and
+    retired) also verifies the signed checkpoints."""
     report = VerifyReport()
     for name, query, template in _CHECKS:
         for row in await conn.execute(query, {"limit": limit}):

@@ -3,6 +3,7 @@ request ids, configuration errors, and a migrated schema that matches the code."
 
 from __future__ import annotations
 
+import base64
 import os
 import socket
 import subprocess
@@ -81,6 +82,15 @@ def test_prod_without_secrets_refuses_to_start() -> None:
 def test_unparseable_database_url_is_one_clear_error() -> None:
     with pytest.raises(ConfigError, match="not a database URL"):
         Settings.from_env({"KORPU_ENV": "test", "KORPU_DATABASE_URL": "::nonsense::"})
+
+
+def test_retired_ledger_keys_are_read_and_checked(tmp_path: Path) -> None:
+    key = base64.urlsafe_b64encode(bytes(range(32))).decode()
+    environ = {"KORPU_ENV": "test", "KORPU_VAR_DIR": str(tmp_path)}
+    settings = Settings.from_env({**environ, "KORPU_LEDGER_RETIRED_PUBLIC_KEYS": f"{key}, {key}"})
+    assert settings.ledger_retired_public_keys == (bytes(range(32)),) * 2
+    with pytest.raises(ConfigError, match="KORPU_LEDGER_RETIRED_PUBLIC_KEYS must decode to 32 bytes"):
+        Settings.from_env({**environ, "KORPU_LEDGER_RETIRED_PUBLIC_KEYS": "c2hvcnQ="})
 
 
 def test_dev_secrets_are_generated_once_and_kept(tmp_path: Path) -> None:

@@ -173,12 +173,13 @@ async def test_postings_cannot_be_added_to_an_existing_entry(engine: AsyncEngine
             )
 
 
-def _korpu(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+def _korpu(database_url: str, *args: str, **extra_env: str) -> subprocess.CompletedProcess[str]:
     env = {
         **os.environ,
         "KORPU_ENV": "test",
         "KORPU_DATABASE_URL": database_url,
         "KORPU_LEDGER_SIGNING_KEY": base64.urlsafe_b64encode(SIGNING_KEY).decode(),
+        **extra_env,
     }
     return subprocess.run(
         [sys.executable, "-m", "backend.cli", *args],
@@ -286,7 +287,31 @@ async def test_checkpoint_signed_with_another_key_fails(engine: AsyncEngine) -> 
         await create_checkpoint(conn, OTHER_KEY)
         return [str(violation) for violation in (await verify(conn, public_key_of(SIGNING_KEY))).violations]
 
-    assert await tx(engine, work) == ["checkpoint: checkpoint 1: signature does not verify"]
+    assert await tx(engine, work) == ["checkpoint: checkpoint 1: signed by a key that is not trusted"]
+
+
+async def test_checkpoints_signed_before_a_key_rotation_still_verify(
+    engine: AsyncEngine, database_url: str
+) -> None:
+    """Rotating the signing key keeps old checkpoints verifiable once the old public key is trusted."""
+    await _some_entries(engine)
+    await tx(engine, lambda conn: create_checkpoint(conn, OTHER_KEY))  # signed before the rotation
+
+    async def more(conn: AsyncConnection) -> None:
+        await post_entry(conn, transfer(BANK, ALICE, usd("5.00")))
+
+    await tx(engine, more)
+    await tx(engine, lambda conn: create_checkpoint(conn, SIGNING_KEY))  # the current key
+
+    untrusted = _korpu(database_url, "ledger", "verify")
+    assert untrusted.returncode == 1
+    assert untrusted.stderr.startswith("ledger verify: FAILED: checkpoint: checkpoint 1: signed by a key")
+    old_key = base64.urlsafe_b64encode(OTHER_KEY).decode()
+    retired = _korpu(database_url, "ledger", "public-key", KORPU_LEDGER_SIGNING_KEY=old_key).stdout.strip()
+    assert base64.urlsafe_b64decode(retired) == public_key_of(OTHER_KEY)
+    trusted = _korpu(database_url, "ledger", "verify", KORPU_LEDGER_RETIRED_PUBLIC_KEYS=retired)
+    assert trusted.returncode == 0, trusted.stderr
+    assert "2 checkpoints" in trusted.stdout
 
 
 async def test_expire_holds_command(engine: AsyncEngine, database_url: str) -> None:
