@@ -159,12 +159,15 @@ class Batcher:
                 # Callers whose results were just settled are ready to run; let them queue their
                 # next unit first, so the share is taken of everyone who is waiting.
                 await asyncio.sleep(0)
-                share = -(-self._waiting // self._max_in_flight)  # ceiling division
+                if not self._queue:
+                    break
+                # At least one: a caller that gave up waiting leaves its unit queued but no longer
+                # counts as waiting, and its unit must still run (its result is then dropped).
+                share = max(1, -(-self._waiting // self._max_in_flight))  # ceiling division
                 take = min(share, len(self._queue), self._config.max_batch)
                 units = [self._queue.popleft() for _ in range(take)]
-                if units:
-                    self._start_drains()
-                    await self._run(units)
+                self._start_drains()
+                await self._run(units)
         finally:
             self._in_flight -= 1
 

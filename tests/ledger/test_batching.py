@@ -204,3 +204,17 @@ async def test_waiting_callers_are_split_evenly_over_the_batch_slots(scratch_eng
     # Callers leave one by one once the budget is spent, so the last two batches may be smaller.
     assert set(sizes[:-2]) == {8} and len(sizes) >= 20, sizes
     assert await _posted(engine, ALICE) == str(Decimal("10.00") + Decimal("0.01") * posted)
+
+
+async def test_a_caller_that_gives_up_does_not_stall_the_others(scratch_engine: AsyncEngine) -> None:
+    """A cancelled caller's unit still runs (it is idempotent), and later callers get their results."""
+    engine = scratch_engine
+    batcher = Batcher(engine, BatcherConfig(max_in_flight=2))
+    abandoned = transfer(BANK, ALICE, usd("0.01"))
+    gave_up = asyncio.ensure_future(batcher.post(abandoned))
+    await asyncio.sleep(0)  # queued, its batch not yet taken
+    gave_up.cancel()
+    entry = await asyncio.wait_for(batcher.post(transfer(BANK, ALICE, usd("0.02"))), timeout=10)
+    assert entry.id is not None
+    await batcher.close()
+    assert await _posted(engine, ALICE) == "10.03"  # the abandoned unit ran once, as it was queued
