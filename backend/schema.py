@@ -1,7 +1,7 @@
 """Every table the service owns, gathered from the libraries and the application.
 
-Each library declares its own ``MetaData`` (with the shared naming convention below so that
-constraint names are the same on SQLite and PostgreSQL); Alembic compares the migrated database
+Each library declares its own ``MetaData`` (with the naming convention of :mod:`ledger.sqltypes`,
+so that constraint names are the same on SQLite and PostgreSQL); Alembic compares the migrated database
 against :func:`all_metadata`, and a test checks that they agree.
 """
 
@@ -11,15 +11,9 @@ import importlib
 
 from sqlalchemy import MetaData
 
-__all__ = ["NAMING_CONVENTION", "all_metadata", "metadata"]
+from ledger.sqltypes import NAMING_CONVENTION
 
-NAMING_CONVENTION = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
+__all__ = ["NAMING_CONVENTION", "all_metadata", "metadata"]
 
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
 """Tables owned by ``backend`` itself (identity, transfers, outbox, partners)."""

@@ -27,6 +27,8 @@ from sqlalchemy import (
     Text,
 )
 
+from ledger.sqltypes import NAMING_CONVENTION
+
 __all__ = [
     "APPEND_ONLY_TABLES",
     "alerts",
@@ -40,15 +42,6 @@ __all__ = [
     "release_requests",
     "reviewed_transfers",
 ]
-
-# The same convention as backend.schema (copied: libraries do not import backend).
-NAMING_CONVENTION = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
 
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
 """Tables owned by ``compliance`` (except screening)."""

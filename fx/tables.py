@@ -1,16 +1,13 @@
 """The tables of the fx capability: rate bulletins, corridors, payout options, prices, quotes.
 
-Declared with SQLAlchemy Core on fx's own ``MetaData`` (same naming convention as the rest of the
-service, copied because fx does not import ``backend``); migration ``0003_fx`` creates exactly these.
+Declared with SQLAlchemy Core on fx's own ``MetaData`` (the service's naming convention, from
+:mod:`ledger.sqltypes`); migration ``0003_fx`` creates exactly these.
 Amounts are BIGINT minor units; rates and percentages are exact decimal text (SQLite has no exact
 decimal type, and a rate must never pass through a float). Timestamps are stored in UTC and read
-back time-zone aware on both SQLite and PostgreSQL.
+back timezone-aware on both SQLite and PostgreSQL (``UtcDateTime``).
 """
 
 from __future__ import annotations
-
-from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -18,8 +15,6 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     Date,
-    DateTime,
-    Dialect,
     ForeignKey,
     Index,
     Integer,
@@ -29,7 +24,8 @@ from sqlalchemy import (
     Table,
     UniqueConstraint,
 )
-from sqlalchemy.types import TypeDecorator
+
+from ledger.sqltypes import NAMING_CONVENTION, UtcDateTime
 
 __all__ = [
     "UtcDateTime",
@@ -43,38 +39,8 @@ __all__ = [
     "quotes",
 ]
 
-NAMING_CONVENTION = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
 """Tables owned by fx."""
-
-
-class UtcDateTime(TypeDecorator[datetime]):
-    """An aware UTC ``datetime`` in, an aware UTC ``datetime`` out, on every backend."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("timestamps must be time-zone aware")
-        value = value.astimezone(UTC)
-        # SQLite keeps text: store naive UTC so that text order is time order.
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        assert isinstance(value, datetime)
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 PAYOUT_METHODS = ("bank_account", "card", "wallet", "cash_pickup")

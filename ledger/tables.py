@@ -30,17 +30,12 @@ migration ``0002_ledger`` for both dialects; the tables here declare everything 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Any
-
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
     CheckConstraint,
     Column,
-    DateTime,
-    Dialect,
     ForeignKey,
     Index,
     Integer,
@@ -54,7 +49,8 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.types import TypeDecorator
+
+from ledger.sqltypes import NAMING_CONVENTION, UtcDateTime
 
 __all__ = [
     "NAMING_CONVENTION",
@@ -68,38 +64,8 @@ __all__ = [
     "postings",
 ]
 
-# The backend's convention, copied because the ledger must not import backend.
-NAMING_CONVENTION = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
 """Tables owned by the ledger."""
-
-
-class UtcDateTime(TypeDecorator[datetime]):
-    """A timezone-aware timestamp stored in UTC on every dialect (SQLite keeps no offset)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("ledger timestamps must be timezone-aware")
-        value = value.astimezone(UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        assert isinstance(value, datetime)
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 # Autoincrementing keys: SQLite only autoincrements an INTEGER PRIMARY KEY.

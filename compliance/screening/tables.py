@@ -31,6 +31,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.naming import conv
 
+from ledger.sqltypes import NAMING_CONVENTION
+
 __all__ = [
     "cleared_matches",
     "list_versions",
@@ -38,14 +40,6 @@ __all__ = [
     "rescreen_jobs",
     "screening_results",
 ]
-
-NAMING_CONVENTION = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
 
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
 """Tables owned by :mod:`compliance.screening`."""

@@ -28,6 +28,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
+from ledger.sqltypes import NAMING_CONVENTION
+
 __all__ = [
     "ScaledDecimal",
     "bilateral_flows",
@@ -36,15 +38,6 @@ __all__ = [
     "metadata",
     "service_prices",
 ]
-
-# The same convention as backend.schema.NAMING_CONVENTION (copied: fx must not import backend).
-NAMING_CONVENTION = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
 
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
 """Tables owned by ``fx.market``."""

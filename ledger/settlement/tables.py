@@ -23,6 +23,8 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
+from ledger.sqltypes import NAMING_CONVENTION
+
 __all__ = [
     "metadata",
     "reconciliation_exceptions",
@@ -33,16 +35,8 @@ __all__ = [
     "settlement_windows",
 ]
 
-# The same convention as backend.schema.NAMING_CONVENTION (copied: libraries do not import backend).
-settlement_metadata = MetaData(
-    naming_convention={
-        "ix": "ix_%(column_0_label)s",
-        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-        "ck": "ck_%(table_name)s_%(constraint_name)s",
-        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-        "pk": "pk_%(table_name)s",
-    }
-)
+settlement_metadata = MetaData(naming_convention=NAMING_CONVENTION)
+"""Tables of settlement windows, statements and reconciliation."""
 
 settlement_windows = Table(
     "settlement_windows",
