@@ -239,16 +239,19 @@ async def verify_checkpoints(
                     "the journal was altered",
                 )
             )
-        signer = bytes(row.public_key)
-        if signer not in trusted:
-            problems.append(
-                CheckpointProblem(row.seq, f"checkpoint {row.seq}: signed by a key that is not trusted")
-            )
-            previous, expected_from = bytes(row.digest), row.tx_to
-            continue
-        try:
-            Ed25519PublicKey.from_public_bytes(signer).verify(bytes(row.signature), bytes(row.digest))
-        except InvalidSignature:
-            problems.append(CheckpointProblem(row.seq, f"checkpoint {row.seq}: signature does not verify"))
+        problem = _signature_problem(bytes(row.public_key), bytes(row.signature), bytes(row.digest), trusted)
+        if problem is not None:
+            problems.append(CheckpointProblem(row.seq, f"checkpoint {row.seq}: {problem}"))
         previous, expected_from = bytes(row.digest), row.tx_to
     return problems
+
+
+def _signature_problem(signer: bytes, signature: bytes, digest: bytes, trusted: set[bytes]) -> str | None:
+    """What is wrong with a checkpoint's signature, or ``None`` if a trusted key made it."""
+    if signer not in trusted:
+        return "signed by a key that is not trusted"
+    try:
+        Ed25519PublicKey.from_public_bytes(signer).verify(signature, digest)
+    except InvalidSignature:
+        return "signature does not verify"
+    return None
