@@ -34,7 +34,7 @@ from compliance.screening import (
     Subject,
     derive_fingerprint_key,
     refresh_screener,
-    screen_subject,
+    screen_subjects,
 )
 
 __all__ = [
@@ -172,12 +172,15 @@ def _not_ready(role: Role, subject_ref: str) -> tuple[PartyResult, dict[str, Any
 
 
 async def _screen(
-    conn: AsyncConnection, screener: Screener, role: Role, party: Party, trigger: str
-) -> tuple[PartyResult, list[dict[str, Any]]]:
-    subject_ref, subject = party
-    result, record_id = await screen_subject(conn, screener, subject_ref, subject, trigger=trigger)
-    reasons = [{**reason, "party": role, "subjectRef": subject_ref} for reason in result.alert_reasons()]
-    return PartyResult(role, subject_ref, result.decision, result, record_id), reasons
+    conn: AsyncConnection, screener: Screener, parties: list[tuple[Role, Party]], trigger: str
+) -> list[tuple[PartyResult, list[dict[str, Any]]]]:
+    """Screen and record ``parties`` (their records in one statement)."""
+    screened = await screen_subjects(conn, screener, [party for _, party in parties], trigger=trigger)
+    outcomes = []
+    for (role, (subject_ref, _)), (result, record_id) in zip(parties, screened, strict=True):
+        reasons = [{**reason, "party": role, "subjectRef": subject_ref} for reason in result.alert_reasons()]
+        outcomes.append((PartyResult(role, subject_ref, result.decision, result, record_id), reasons))
+    return outcomes
 
 
 async def screen_parties(
@@ -197,8 +200,9 @@ async def screen_parties(
     """
     pinned = screener.pinned()
     try:
-        sender_result, sender_reasons = await _screen(conn, pinned, "sender", sender, trigger)
-        recipient_result, recipient_reasons = await _screen(conn, pinned, "recipient", recipient, trigger)
+        (sender_result, sender_reasons), (recipient_result, recipient_reasons) = await _screen(
+            conn, pinned, [("sender", sender), ("recipient", recipient)], trigger
+        )
     except ScreeningNotReady:
         sender_result, sender_reason = _not_ready("sender", sender[0])
         recipient_result, recipient_reason = _not_ready("recipient", recipient[0])

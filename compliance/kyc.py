@@ -236,16 +236,21 @@ async def check_limits(
     now: datetime,
     convert: Converter,
     limits: Mapping[int, TierLimits] = DEFAULT_TIER_LIMITS,
+    *,
+    usage: LimitUsage | None = None,
 ) -> LimitDecision:
     """Whether ``customer_ref`` at ``tier`` may send ``amount`` now; writes nothing.
 
     Reads the transfers :func:`compliance.monitoring.record_event` recorded. Run it in the
     transaction that records this transfer: on PostgreSQL it takes a transaction-scoped advisory
     lock per customer (held until that transaction ends), so two concurrent transfers of one
-    customer cannot both slip under a limit; SQLite already has a single writer.
+    customer cannot both slip under a limit; SQLite already has a single writer. A caller that
+    took :func:`lock_customer` itself and then read the usage (with the rest of the history the
+    monitoring rules need, in one statement) passes ``usage``: nothing is read again.
     """
-    await lock_customer(conn, customer_ref)
-    usage = await limit_usage(conn, customer_ref, tier, now, limits)
+    if usage is None:
+        await lock_customer(conn, customer_ref)
+        usage = await limit_usage(conn, customer_ref, tier, now, limits)
     tier_limits = usage.limits
     base = to_base(amount, tier_limits.per_transfer.currency, convert)
     code: str | None = None

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -241,6 +241,35 @@ async def test_block_wins_over_review_and_every_hit_keeps_its_reason(engine: Asy
     assert outcome.outcome == "block"
     assert set(fired(outcome)) == {"fatf_call_for_action", "new_recipient_large", "round_amount"}
     assert all(hit.reason for hit in outcome.hits)
+
+
+async def test_every_rule_reads_the_history_in_one_statement(engine: AsyncEngine) -> None:
+    """All default rules fire together from one read, with the figures a rule-by-rule read gives."""
+    sender, recipient = "customer:busy", "payee:popular"
+    near_threshold = [facts("990.00", customer=sender, recipient=f"payee:{i}") for i in range(6)]
+    others_paying = [facts("10.00", customer=f"customer:{i}", recipient=recipient) for i in range(6)]
+    await history(
+        engine,
+        *[(item, timedelta(hours=i + 1)) for i, item in enumerate(near_threshold)],
+        *[(item, timedelta(hours=2)) for item in others_paying],
+    )
+    subject = facts("995.00", customer=sender, recipient=recipient)
+    statements: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        if not statement.startswith("BEGIN"):  # SQLite's transaction start, not a read
+            statements.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", count)
+    try:
+        async with engine.connect() as conn:
+            outcome = await evaluate(conn, subject, DEFAULT_RULES, NOW, convert=convert)
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", count)
+    assert len(statements) == 1, statements
+    assert {"velocity_24h", "structuring_24h", "fan_in_7d", "fan_out_7d"} <= set(fired(outcome))
+    for rule in ("velocity_24h", "structuring_24h", "fan_in_7d", "fan_out_7d"):
+        assert fired(await run(engine, rule, subject)) == [rule]
 
 
 async def test_evaluation_leaves_the_transfer_itself_out_of_its_history(engine: AsyncEngine) -> None:

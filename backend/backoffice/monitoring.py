@@ -116,6 +116,9 @@ class MonitoringRulesController(Controller):
                 enabled=data.enabled,
                 params=data.params,
             )
+        cache = state.get("monitoring_rules")
+        if cache is not None:  # this process applies the change at once, the others within its ttl
+            cache.invalidate()
         return RuleOut.of(rule)
 
 

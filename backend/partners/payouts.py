@@ -38,7 +38,9 @@ from compliance.privacy import Sealer
 from ledger.money import Money
 
 __all__ = [
+    "PARTNER_ROUTE_COLUMNS",
     "Beneficiary",
+    "PartnerRoute",
     "Payout",
     "PayoutConflict",
     "PayoutKind",
@@ -219,9 +221,21 @@ def open_beneficiary(sealed: bytes, sealer: Sealer) -> Beneficiary:
     return Beneficiary(**json.loads(sealer.open_text(sealed, BENEFICIARY_CONTEXT)))
 
 
-_partner = select(partners.c.status, partners.c.payout_mode, partners.c.webhook_url).where(
-    partners.c.id == bindparam("partner_id")
-)
+@dataclass(frozen=True, slots=True)
+class PartnerRoute:
+    """What creating a payout needs of its partner's row."""
+
+    id: str
+    status: str
+    """``active`` or not (only an active partner is given payouts)."""
+    payout_mode: str
+    """``push`` (we deliver each instruction) or ``pull`` (the partner polls)."""
+    webhook_url: str | None
+    """Where a pulling partner is told of new payouts, if anywhere."""
+
+
+PARTNER_ROUTE_COLUMNS = (partners.c.status, partners.c.payout_mode, partners.c.webhook_url)
+_partner = select(*PARTNER_ROUTE_COLUMNS).where(partners.c.id == bindparam("partner_id"))
 _existing = select(partner_payouts).where(
     partner_payouts.c.partner_id == bindparam("partner_id"),
     partner_payouts.c.kind == bindparam("kind"),
@@ -287,22 +301,33 @@ _sent = (
 
 
 async def create_payout(
-    conn: AsyncConnection, request: PayoutRequest, *, sealer: Sealer, now: datetime | None = None
+    conn: AsyncConnection,
+    request: PayoutRequest,
+    *,
+    sealer: Sealer,
+    now: datetime | None = None,
+    partner: PartnerRoute | None = None,
+    new_reference: bool = False,
 ) -> str:
     """Record ``request`` and enqueue its delivery, in the caller's transaction; return the payout id.
 
     Creating the same ``(partner, kind, reference)`` again with the same amount returns the first id
-    (the caller may retry); with another amount it is refused.
+    (the caller may retry); with another amount it is refused. A caller that read the partner's
+    row in this transaction passes it as ``partner``; one whose reference was just made (a new
+    transfer's id) says ``new_reference`` and no earlier payout is looked for (the unique key on
+    ``(partner, kind, reference)`` still refuses a second one).
     """
     if not 0 < len(request.reference) <= 35:
         raise InvalidPayout("a payout reference has 1 to 35 characters")
     if not request.amount.is_positive():
         raise InvalidPayout("a payout amount is positive")
-    partner = (await conn.execute(_partner, {"partner_id": request.partner_id})).mappings().first()
-    if partner is None or partner["status"] != "active":
+    if partner is None or partner.id != request.partner_id:
+        found = (await conn.execute(_partner, {"partner_id": request.partner_id})).first()
+        partner = None if found is None else PartnerRoute(request.partner_id, *found)
+    if partner is None or partner.status != "active":
         raise InvalidPayout(f"partner {request.partner_id} is unknown or not active")
     keys = {"partner_id": request.partner_id, "kind": request.kind.value, "reference": request.reference}
-    existing = (await conn.execute(_existing, keys)).mappings().first()
+    existing = None if new_reference else (await conn.execute(_existing, keys)).mappings().first()
     if existing is not None:
         if Money.from_minor(existing["amount_minor"], existing["currency"]) != request.amount:
             raise PayoutConflict(f"{request.kind.value} {request.reference} exists with another amount")
@@ -316,7 +341,7 @@ async def create_payout(
         "amount_minor": request.amount.minor_units,
         "currency": request.amount.currency,
         "beneficiary_sealed": sealed,
-        "delivery": partner["payout_mode"],
+        "delivery": partner.payout_mode,
         "status": PayoutStatus.PENDING.value,
         "attempts": 0,
         "created_at": moment,
@@ -327,7 +352,7 @@ async def create_payout(
     payout = Payout.from_row(
         {**row, "lease_until": None, "partner_reference": None, "failure_reason": None, "completed_at": None}
     )
-    if partner["payout_mode"] == "push":
+    if partner.payout_mode == "push":
         await enqueue(
             conn,
             OutboxEvent(
@@ -340,7 +365,7 @@ async def create_payout(
             now=moment,
             first=True,
         )
-    elif partner["webhook_url"]:
+    elif partner.webhook_url:
         await enqueue(
             conn,
             OutboxEvent(

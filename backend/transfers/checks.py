@@ -8,15 +8,17 @@ customer's case so that the decision and its reasons are on record.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from compliance.kyc import Converter, check_limits
-from compliance.monitoring import TransferFacts, evaluate, load_rules
+from compliance.kyc import DAY, MONTH, Converter, LimitUsage, TierLimits, check_limits, lock_customer
+from compliance.monitoring import RuleSet, TransferFacts, evaluate
+from compliance.monitoring.engine import want_history
+from compliance.monitoring.history import History, read_history
 from compliance.screening import Subject
 from ledger.money import Money
 
@@ -68,6 +70,7 @@ async def run_checks(
     conn: AsyncConnection,
     *,
     facts: TransferFacts,
+    rules: RuleSet,
     total_to_pay: Money,
     sender: tuple[str, Subject],
     recipient: tuple[str, Subject],
@@ -75,14 +78,36 @@ async def run_checks(
     convert: Converter,
     now: datetime,
 ) -> CheckOutcome:
-    """Limits first (they refuse), then screening and monitoring (they decide)."""
-    rules = await load_rules(conn)
+    """Limits first (they refuse), then screening and monitoring (they decide).
+
+    The sender is locked first (see :func:`~compliance.kyc.check_limits`); then what the limits and
+    every monitoring rule read of the past is read in one statement.
+    """
+    limits = rules.tier_limits()
+    await lock_customer(conn, facts.customer_ref)
+    wanted = want_history(facts, rules, now, convert=convert)
+    wanted.sent_hours |= {_DAY_HOURS, _MONTH_HOURS}
+    history = await read_history(
+        conn,
+        wanted,
+        transfer_ref=facts.transfer_ref,
+        customer_ref=facts.customer_ref,
+        recipient_ref=facts.recipient_ref,
+        now=now,
+    )
     decision = await check_limits(
-        conn, facts.customer_ref, facts.tier, total_to_pay, now, convert, rules.tier_limits()
+        conn,
+        facts.customer_ref,
+        facts.tier,
+        total_to_pay,
+        now,
+        convert,
+        limits,
+        usage=_usage(facts, limits, history),
     )
     decision.raise_if_refused()
     verdict = await screen(conn, sender, recipient)
-    monitoring = await evaluate(conn, facts, rules, now, convert=convert)
+    monitoring = await evaluate(conn, facts, rules, now, convert=convert, history=history)
     combined: Decision = "allow"
     if verdict.decision == "hit" or monitoring.outcome == "block":
         combined = "block"
@@ -93,4 +118,24 @@ async def run_checks(
         screening=verdict.reasons,
         monitoring=[hit.to_json() for hit in monitoring.hits],
         facts=facts,
+    )
+
+
+_DAY_HOURS = int(DAY.total_seconds()) // 3600
+_MONTH_HOURS = int(MONTH.total_seconds()) // 3600
+
+
+def _usage(facts: TransferFacts, limits: Mapping[int, TierLimits], history: History) -> LimitUsage | None:
+    """The limit usage from the history read for monitoring; ``None`` when the history cannot say
+    (no limits for the tier, or limits in another currency than the history's sums), and
+    :func:`check_limits` reads it itself."""
+    tier_limits = limits.get(facts.tier)
+    currency = facts.base_amount.currency
+    if tier_limits is None or tier_limits.per_transfer.currency != currency:
+        return None
+    return LimitUsage(
+        tier=facts.tier,
+        limits=tier_limits,
+        sent_day=Money.from_minor(history.sent_in(_DAY_HOURS).base_minor, currency),
+        sent_month=Money.from_minor(history.sent_in(_MONTH_HOURS).base_minor, currency),
     )

@@ -37,7 +37,9 @@ from backend.identity.recipients import PayoutInstruction, payout_instruction
 from backend.metrics import TRANSFERS
 from backend.outbox.events import OutboxEvent, enqueue
 from backend.partners.payouts import (
+    PARTNER_ROUTE_COLUMNS,
     Beneficiary,
+    PartnerRoute,
     Payout,
     PayoutKind,
     PayoutRequest,
@@ -60,7 +62,7 @@ from backend.transfers.model import (
 from backend.transfers.tables import transfers as transfers_table
 from backend.transfers.views import transfer_json
 from compliance.cases import open_alert
-from compliance.monitoring import TransferFacts, record_event
+from compliance.monitoring import RuleCache, TransferFacts, record_event
 from compliance.privacy import BlindIndex, Sealer
 from compliance.screening import Subject
 from fx.quotes import consume_quote
@@ -100,6 +102,18 @@ class _Created:
 
 
 @dataclass(frozen=True, slots=True)
+class _Partner:
+    """The partner bank a new transfer is paid out by."""
+
+    code: str
+    route: PartnerRoute
+
+    @property
+    def id(self) -> str:
+        return self.route.id
+
+
+@dataclass(frozen=True, slots=True)
 class _Dispatch:
     """What handing a transfer to its payout needs to know of it."""
 
@@ -126,7 +140,7 @@ class _Dispatch:
 
 
 _active_partners = (
-    select(partners.c.id, partners.c.code)
+    select(partners.c.id, partners.c.code, *PARTNER_ROUTE_COLUMNS)
     .where(partners.c.status == "active")
     .order_by(partners.c.created_at, partners.c.id)
 )
@@ -146,6 +160,7 @@ class TransferService:
         screen: PartiesScreener,
         batcher: Batcher | None = None,
         ledger_slots: int = LEDGER_SLOTS,
+        rules: RuleCache | None = None,
     ) -> None:
         self._engine = engine
         self._personal = personal
@@ -156,6 +171,7 @@ class TransferService:
         self._batcher = batcher
         self._gate = LedgerGate(ledger_slots)
         self._accounts = AccountOpener()
+        self._rules = rules or RuleCache()
 
     # --- sending ---------------------------------------------------------------------------------
 
@@ -262,6 +278,7 @@ class TransferService:
         checks = await run_checks(
             conn,
             facts=facts,
+            rules=await self._rules.get(conn),
             total_to_pay=quote.total_to_pay,
             sender=(facts.customer_ref, Subject(sender_name, date_of_birth=profile.birth_date)),
             recipient=(recipient_ref, Subject(recipient_name)),
@@ -271,6 +288,7 @@ class TransferService:
         )
         recipient_customer_id: int | None = None
         partner_id: str | None = None
+        partner: _Partner | None = None
         if payee.method == "wallet":
             assert payee.wallet_phone is not None
             recipient_customer_id = await find_customer_by_phone(conn, self._personal, payee.wallet_phone)
@@ -281,7 +299,8 @@ class TransferService:
                 )
             payout_account = customer_wallet(recipient_customer_id, corridor.receive_currency)
         else:
-            partner_id, partner_code = await self._partner(conn)
+            partner = await self._partner(conn)
+            partner_id, partner_code = partner.id, partner.code
             payout_account = partner_payable(partner_code, corridor.receive_currency)
         snapshot = {
             "givenName": payee.given_name,
@@ -361,7 +380,12 @@ class TransferService:
             status = _S.UNDER_REVIEW
         else:
             status, row["payout_id"] = await self._send_on(
-                conn, _Dispatch.of(row), payee, now, credit_later=True
+                conn,
+                _Dispatch.of(row),
+                payee,
+                now,
+                credit_later=True,
+                new_partner=partner.route if partner is not None else None,
             )
         timeline.append(TimelineEvent(status, now, None))
         transfer = await self._insert(conn, row, snapshot, timeline)
@@ -395,11 +419,12 @@ class TransferService:
             now=now,
         )
 
-    async def _partner(self, conn: AsyncConnection) -> tuple[str, str]:
+    async def _partner(self, conn: AsyncConnection) -> _Partner:
         row = (await conn.execute(_active_partners)).first()
         if row is None:
             raise NoPartner("No partner bank can pay out right now; try again later.")
-        return str(row.id), str(row.code)
+        route = PartnerRoute(str(row.id), row.status, row.payout_mode, row.webhook_url)
+        return _Partner(str(row.code), route)
 
     async def _send_on(
         self,
@@ -409,10 +434,13 @@ class TransferService:
         now: datetime,
         *,
         credit_later: bool = False,
+        new_partner: PartnerRoute | None = None,
     ) -> tuple[TransferStatus, str | None]:
         """Hand the transfer to its payout: a wallet is credited at once (``paid_out``; with
         ``credit_later`` the caller posts the hold itself), a bank gets an instruction
-        (``sent_to_partner``, with the payout id). Writes nothing to the transfer row."""
+        (``sent_to_partner``, with the payout id). Writes nothing to the transfer row.
+        ``new_partner``: the transfer is being created (it can have no payout yet) and its
+        partner's row was read in this transaction."""
         if transfer.payout_method == "wallet":
             if not credit_later:
                 await _credit_wallet(conn, uuid.UUID(transfer.hold_entry_id), transfer.id, now)
@@ -439,6 +467,8 @@ class TransferService:
             ),
             sealer=self._sealer,
             now=now,
+            partner=new_partner,
+            new_reference=new_partner is not None,
         )
         return _S.SENT_TO_PARTNER, payout_id
 

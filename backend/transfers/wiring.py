@@ -13,6 +13,7 @@ from backend.transfers.outcomes import PayoutOutcomes
 from backend.transfers.party_screening import ScreenerParties
 from backend.transfers.service import TransferService
 from backend.transfers.wallet import WalletService
+from compliance.monitoring import RuleCache
 from compliance.privacy import BlindIndex, Sealer
 from compliance.screening import Screener, derive_fingerprint_key
 
@@ -20,14 +21,17 @@ __all__ = ["install_transfer_services"]
 
 
 def install_transfer_services(state: State, settings: Settings, engine: AsyncEngine) -> None:
-    """Put ``screener``, ``transfers``, ``wallets`` and ``payout_outcomes`` on ``state`` and tell
-    compliance where to send officers' decisions about transfers."""
+    """Put ``screener``, ``monitoring_rules`` (the rules cache, which a saved rule invalidates),
+    ``transfers``, ``wallets`` and ``payout_outcomes`` on ``state`` and tell compliance where to
+    send officers' decisions about transfers."""
     sealer = Sealer(settings.secrets.data_keys)
     personal = state.identity.personal_data
     screener = state.get("screener") or Screener(
         fingerprint_key=derive_fingerprint_key(settings.secrets.secret_key)
     )
     state["screener"] = screener
+    rules = state.get("monitoring_rules") or RuleCache()
+    state["monitoring_rules"] = rules
     transfers = TransferService(
         engine,
         personal=personal,
@@ -35,6 +39,7 @@ def install_transfer_services(state: State, settings: Settings, engine: AsyncEng
         blind_index=BlindIndex(settings.secrets.secret_key),
         quotes=quote_service(state),
         screen=ScreenerParties(screener),
+        rules=rules,
     )
     wallets = WalletService(engine, personal=personal, sealer=sealer)
     state["transfers"] = transfers

@@ -3,13 +3,14 @@
 from compliance.monitoring.engine import MonitoringOutcome, Outcome, RuleHit, evaluate
 from compliance.monitoring.events import TransferFacts, record_event
 from compliance.monitoring.rules import DEFAULT_RULES, Rule, RuleKind, RuleSet, parse_params
-from compliance.monitoring.store import RuleVersion, load_rules, rule_history, save_rule
+from compliance.monitoring.store import RuleCache, RuleVersion, load_rules, rule_history, save_rule
 
 __all__ = [
     "DEFAULT_RULES",
     "MonitoringOutcome",
     "Outcome",
     "Rule",
+    "RuleCache",
     "RuleHit",
     "RuleKind",
     "RuleSet",

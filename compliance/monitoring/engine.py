@@ -1,26 +1,27 @@
 """The monitoring engine: runs every enabled rule on a transfer and its history, and decides.
 
-Each rule kind has one checker; a checker reads ``monitoring_events`` through statements built
-once at import (indexed by sender or recipient and time) and returns a :class:`RuleHit` with a
-reason a person can read, or nothing. The outcome is ``block`` when any hit blocks, ``review`` when
-any hit asks for review, ``allow`` otherwise. The transfer being evaluated is left out of the
-history (by its ``transfer_ref``), so evaluating before or after :func:`record_event` agrees.
+Each rule kind says what it reads of the history (:func:`want_history`), all of which is read in
+one statement (:mod:`compliance.monitoring.history`); then each rule's checker returns a
+:class:`RuleHit` with a reason a person can read, or nothing. The outcome is ``block`` when any
+hit blocks, ``review`` when any hit asks for review, ``allow`` otherwise. The transfer being
+evaluated is left out of the history (by its ``transfer_ref``), so evaluating before or after
+:func:`record_event` agrees.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from sqlalchemy import and_, bindparam, distinct, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from compliance.clock import as_utc
 from compliance.kyc import DAY, MONTH, Converter, TierLimits, to_base
 from compliance.monitoring.events import TransferFacts
+from compliance.monitoring.history import History, HistoryWanted, read_history
 from compliance.monitoring.rules import (
     Action,
     FanInParams,
@@ -36,10 +37,9 @@ from compliance.monitoring.rules import (
     TierLimitParams,
     VelocityParams,
 )
-from compliance.tables import Timestamp, monitoring_events
 from ledger.money import Money
 
-__all__ = ["MonitoringOutcome", "Outcome", "RuleHit", "evaluate"]
+__all__ = ["MonitoringOutcome", "Outcome", "RuleHit", "evaluate", "want_history"]
 
 Outcome = Literal["allow", "review", "block"]
 
@@ -78,16 +78,14 @@ class MonitoringOutcome:
 
 
 class _Context:
-    """What every checker needs: the connection, the transfer, the time and a converter."""
+    """What every checker needs: the transfer, its sender's history, the time and a converter."""
 
-    def __init__(
-        self, conn: AsyncConnection, facts: TransferFacts, now: datetime, convert: Converter | None
-    ) -> None:
-        self.conn = conn
+    def __init__(self, facts: TransferFacts, now: datetime, convert: Converter | None) -> None:
         self.facts = facts
         self.now = as_utc(now)
         self.base_currency = facts.base_amount.currency
         self._convert = convert
+        self.history: History | None = None
 
     def to_base(self, amount: Money) -> Money:
         if amount.currency == self.base_currency:
@@ -96,57 +94,52 @@ class _Context:
             raise ValueError(f"a rule in {amount.currency} needs a converter to {self.base_currency}")
         return to_base(amount, self.base_currency, self._convert)
 
-    def since(self, hours: int) -> datetime:
-        return self.now - timedelta(hours=hours)
-
     def base_money(self, minor_units: int) -> Money:
         return Money.from_minor(int(minor_units), self.base_currency)
 
-    async def scalar_row(self, statement: Any, **params: Any) -> Any:
-        return (
-            await self.conn.execute(
-                statement, {"transfer_ref": self.facts.transfer_ref, "until": self.now, **params}
-            )
-        ).one()
+    @property
+    def past(self) -> History:
+        assert self.history is not None, "the history is read before the checkers run"
+        return self.history
+
+    def band(self, params: StructuringParams) -> tuple[Money, Money] | None:
+        """The structuring band ``[low, threshold)`` when this transfer falls in it."""
+        threshold = self.to_base(params.threshold)
+        low = Money.of(threshold.amount * (1 - params.margin_percent / Decimal(100)), threshold.currency)
+        return (low, threshold) if low <= self.facts.base_amount < threshold else None
 
 
-_ev = monitoring_events.c
-_SINCE = bindparam("since", type_=Timestamp)
-_UNTIL = bindparam("until", type_=Timestamp)
-_NOT_THIS = _ev.transfer_ref != bindparam("transfer_ref")
-_BY_SENDER = and_(_ev.customer_ref == bindparam("customer_ref"), _NOT_THIS)
-_IN_WINDOW = and_(_ev.created_at > _SINCE, _ev.created_at <= _UNTIL)
+_DAY_HOURS = int(DAY.total_seconds()) // 3600
+_MONTH_HOURS = int(MONTH.total_seconds()) // 3600
 
-_SENDER_COUNT_SUM = select(func.count(), func.coalesce(func.sum(_ev.base_amount_minor), 0)).where(
-    _BY_SENDER, _IN_WINDOW
-)
-_SENDER_BAND_COUNT = select(func.count()).where(
-    _BY_SENDER,
-    _IN_WINDOW,
-    _ev.base_amount_minor >= bindparam("low"),
-    _ev.base_amount_minor < bindparam("high"),
-)
-_SENDER_RECIPIENTS = select(func.count(distinct(_ev.recipient_ref))).where(
-    _BY_SENDER, _IN_WINDOW, _ev.recipient_ref != bindparam("recipient_ref")
-)
-_RECIPIENT_SENDERS = select(func.count(distinct(_ev.customer_ref))).where(
-    _ev.recipient_ref == bindparam("recipient_ref"),
-    _NOT_THIS,
-    _IN_WINDOW,
-    _ev.customer_ref != bindparam("customer_ref"),
-)
-_PAID_BEFORE = select(func.count()).where(
-    _BY_SENDER, _ev.recipient_ref == bindparam("recipient_ref"), _ev.created_at <= _UNTIL
-)
 
-Checker = Callable[[_Context, Rule], Awaitable[RuleHit | None]]
+def _wants(ctx: _Context, rule: Rule, wanted: HistoryWanted) -> None:
+    """Add what ``rule`` will read of the history to ``wanted``."""
+    params = rule.params
+    if isinstance(params, TierLimitParams):
+        wanted.sent_hours |= {_DAY_HOURS, _MONTH_HOURS}
+    elif isinstance(params, VelocityParams | LinkedThresholdParams):
+        wanted.sent_hours.add(params.window_hours)
+    elif isinstance(params, StructuringParams):
+        band = ctx.band(params)
+        if band is not None:
+            wanted.bands.add((params.window_hours, band[0].minor_units, band[1].minor_units))
+    elif isinstance(params, FanInParams):
+        wanted.other_senders_hours.add(params.window_hours)
+    elif isinstance(params, FanOutParams):
+        wanted.other_recipients_hours.add(params.window_hours)
+    elif isinstance(params, NewRecipientParams):
+        wanted.paid_before = True
+
+
+Checker = Callable[[_Context, Rule], RuleHit | None]
 
 
 def _hit(rule: Rule, reason: str, **details: Any) -> RuleHit:
     return RuleHit(rule.name, rule.kind.value, rule.action, reason, details)
 
 
-async def _tier_limit(ctx: _Context, rule: Rule) -> RuleHit | None:
+def _tier_limit(ctx: _Context, rule: Rule) -> RuleHit | None:
     assert isinstance(rule.params, TierLimitParams)
     limits: TierLimits | None = rule.params.tiers.get(ctx.facts.tier)
     if limits is None:
@@ -166,10 +159,8 @@ async def _tier_limit(ctx: _Context, rule: Rule) -> RuleHit | None:
         (MONTH, limits.per_month, "30 days"),
     ):
         limit = ctx.to_base(window_limit)
-        _, total = await ctx.scalar_row(
-            _SENDER_COUNT_SUM, customer_ref=ctx.facts.customer_ref, since=ctx.now - window
-        )
-        sent = ctx.base_money(total) + amount
+        hours = _DAY_HOURS if window == DAY else _MONTH_HOURS
+        sent = ctx.base_money(ctx.past.sent_in(hours).base_minor) + amount
         if sent > limit:
             return _hit(
                 rule,
@@ -180,14 +171,12 @@ async def _tier_limit(ctx: _Context, rule: Rule) -> RuleHit | None:
     return None
 
 
-async def _velocity(ctx: _Context, rule: Rule) -> RuleHit | None:
+def _velocity(ctx: _Context, rule: Rule) -> RuleHit | None:
     params = rule.params
     assert isinstance(params, VelocityParams)
-    count, total = await ctx.scalar_row(
-        _SENDER_COUNT_SUM, customer_ref=ctx.facts.customer_ref, since=ctx.since(params.window_hours)
-    )
-    count += 1
-    sent = ctx.base_money(total) + ctx.facts.base_amount
+    past = ctx.past.sent_in(params.window_hours)
+    count = past.count + 1
+    sent = ctx.base_money(past.base_minor) + ctx.facts.base_amount
     if params.max_count is not None and count > params.max_count:
         return _hit(
             rule,
@@ -207,22 +196,14 @@ async def _velocity(ctx: _Context, rule: Rule) -> RuleHit | None:
     return None
 
 
-async def _structuring(ctx: _Context, rule: Rule) -> RuleHit | None:
+def _structuring(ctx: _Context, rule: Rule) -> RuleHit | None:
     params = rule.params
     assert isinstance(params, StructuringParams)
-    threshold = ctx.to_base(params.threshold)
-    low = Money.of(threshold.amount * (1 - params.margin_percent / Decimal(100)), threshold.currency)
-    amount = ctx.facts.base_amount
-    if not low <= amount < threshold:
+    band = ctx.band(params)
+    if band is None:
         return None
-    (count,) = await ctx.scalar_row(
-        _SENDER_BAND_COUNT,
-        customer_ref=ctx.facts.customer_ref,
-        since=ctx.since(params.window_hours),
-        low=low.minor_units,
-        high=threshold.minor_units,
-    )
-    count += 1
+    low, threshold = band
+    count = ctx.past.bands[(params.window_hours, low.minor_units, threshold.minor_units)] + 1
     if count < params.min_count:
         return None
     return _hit(
@@ -234,16 +215,10 @@ async def _structuring(ctx: _Context, rule: Rule) -> RuleHit | None:
     )
 
 
-async def _fan_in(ctx: _Context, rule: Rule) -> RuleHit | None:
+def _fan_in(ctx: _Context, rule: Rule) -> RuleHit | None:
     params = rule.params
     assert isinstance(params, FanInParams)
-    (others,) = await ctx.scalar_row(
-        _RECIPIENT_SENDERS,
-        recipient_ref=ctx.facts.recipient_ref,
-        customer_ref=ctx.facts.customer_ref,
-        since=ctx.since(params.window_hours),
-    )
-    senders = others + 1
+    senders = ctx.past.other_senders[params.window_hours] + 1
     if senders <= params.max_senders:
         return None
     return _hit(
@@ -255,16 +230,10 @@ async def _fan_in(ctx: _Context, rule: Rule) -> RuleHit | None:
     )
 
 
-async def _fan_out(ctx: _Context, rule: Rule) -> RuleHit | None:
+def _fan_out(ctx: _Context, rule: Rule) -> RuleHit | None:
     params = rule.params
     assert isinstance(params, FanOutParams)
-    (others,) = await ctx.scalar_row(
-        _SENDER_RECIPIENTS,
-        customer_ref=ctx.facts.customer_ref,
-        recipient_ref=ctx.facts.recipient_ref,
-        since=ctx.since(params.window_hours),
-    )
-    recipients = others + 1
+    recipients = ctx.past.other_recipients[params.window_hours] + 1
     if recipients <= params.max_recipients:
         return None
     return _hit(
@@ -275,16 +244,13 @@ async def _fan_out(ctx: _Context, rule: Rule) -> RuleHit | None:
     )
 
 
-async def _new_recipient_large(ctx: _Context, rule: Rule) -> RuleHit | None:
+def _new_recipient_large(ctx: _Context, rule: Rule) -> RuleHit | None:
     params = rule.params
     assert isinstance(params, NewRecipientParams)
     minimum = ctx.to_base(params.min_amount)
     if ctx.facts.base_amount < minimum:
         return None
-    (paid_before,) = await ctx.scalar_row(
-        _PAID_BEFORE, customer_ref=ctx.facts.customer_ref, recipient_ref=ctx.facts.recipient_ref
-    )
-    if paid_before:
+    if ctx.past.paid_before:
         return None
     return _hit(
         rule,
@@ -293,7 +259,7 @@ async def _new_recipient_large(ctx: _Context, rule: Rule) -> RuleHit | None:
     )
 
 
-async def _jurisdiction(ctx: _Context, rule: Rule) -> RuleHit | None:
+def _jurisdiction(ctx: _Context, rule: Rule) -> RuleHit | None:
     params = rule.params
     assert isinstance(params, JurisdictionParams)
     listed = [
@@ -307,7 +273,7 @@ async def _jurisdiction(ctx: _Context, rule: Rule) -> RuleHit | None:
     return _hit(rule, f"high-risk jurisdiction {', '.join(listed)}{source}", countries=listed)
 
 
-async def _round_amount(ctx: _Context, rule: Rule) -> RuleHit | None:
+def _round_amount(ctx: _Context, rule: Rule) -> RuleHit | None:
     params = rule.params
     assert isinstance(params, RoundAmountParams)
     minimum = ctx.to_base(params.min_amount)
@@ -320,14 +286,11 @@ async def _round_amount(ctx: _Context, rule: Rule) -> RuleHit | None:
     )
 
 
-async def _linked_threshold(ctx: _Context, rule: Rule) -> RuleHit | None:
+def _linked_threshold(ctx: _Context, rule: Rule) -> RuleHit | None:
     params = rule.params
     assert isinstance(params, LinkedThresholdParams)
     threshold = ctx.to_base(params.threshold)
-    _, total = await ctx.scalar_row(
-        _SENDER_COUNT_SUM, customer_ref=ctx.facts.customer_ref, since=ctx.since(params.window_hours)
-    )
-    before = ctx.base_money(total)
+    before = ctx.base_money(ctx.past.sent_in(params.window_hours).base_minor)
     after = before + ctx.facts.base_amount
     # Fires on the transfer that crosses the threshold, not on every later one in the window.
     if not before < threshold <= after:
@@ -354,6 +317,17 @@ _CHECKERS: dict[RuleKind, Checker] = {
 }
 
 
+def want_history(
+    facts: TransferFacts, rules: RuleSet, now: datetime, *, convert: Converter | None = None
+) -> HistoryWanted:
+    """What the enabled rules of ``rules`` will read of the history of ``facts``."""
+    ctx = _Context(facts, now, convert)
+    wanted = HistoryWanted()
+    for rule in rules.enabled():
+        _wants(ctx, rule, wanted)
+    return wanted
+
+
 async def evaluate(
     conn: AsyncConnection,
     facts: TransferFacts,
@@ -361,14 +335,26 @@ async def evaluate(
     now: datetime,
     *,
     convert: Converter | None = None,
+    history: History | None = None,
 ) -> MonitoringOutcome:
-    """Run every enabled rule of ``rules`` on ``facts``; reads only.
+    """Run every enabled rule of ``rules`` on ``facts``; reads only (one statement, none when the
+    caller passes the ``history`` it read for at least :func:`want_history`).
 
     ``convert`` turns rule thresholds in other currencies (the 20,000 AZN one) into the base
     currency of ``facts.base_amount``; without it such a rule raises ``ValueError``.
     """
-    ctx = _Context(conn, facts, now, convert)
-    hits = [hit for rule in rules.enabled() if (hit := await _CHECKERS[rule.kind](ctx, rule)) is not None]
+    ctx = _Context(facts, now, convert)
+    if history is None:
+        history = await read_history(
+            conn,
+            want_history(facts, rules, now, convert=convert),
+            transfer_ref=facts.transfer_ref,
+            customer_ref=facts.customer_ref,
+            recipient_ref=facts.recipient_ref,
+            now=now,
+        )
+    ctx.history = history
+    hits = [hit for rule in rules.enabled() if (hit := _CHECKERS[rule.kind](ctx, rule)) is not None]
     outcome: Outcome = "allow"
     if any(hit.action == "block" for hit in hits):
         outcome = "block"

@@ -2,11 +2,14 @@
 
 :func:`load_rules` gives the rule set in force: the built-in defaults, each replaced by its latest
 stored version, plus rules that exist only in the database. :func:`save_rule` validates and stores
-a new version with who changed it and why; old versions stay for the audit.
+a new version with who changed it and why; old versions stay for the audit. :class:`RuleCache`
+keeps the rule set a process read for a few seconds, so that a transfer does not read it again.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -21,7 +24,7 @@ from compliance.errors import InvalidRuleParams, ReasonRequired, RuleChangedConc
 from compliance.monitoring.rules import ACTIONS, DEFAULT_RULES, Rule, RuleKind, RuleSet, parse_params
 from compliance.tables import monitoring_rule_versions
 
-__all__ = ["RuleVersion", "load_rules", "rule_history", "save_rule"]
+__all__ = ["RuleCache", "RuleVersion", "load_rules", "rule_history", "save_rule"]
 
 _v = monitoring_rule_versions.c
 _LATEST = select(monitoring_rule_versions).where(
@@ -58,6 +61,39 @@ async def load_rules(conn: AsyncConnection, defaults: RuleSet = DEFAULT_RULES) -
     rules = [stored.pop(rule.name, rule) for rule in defaults.rules]
     rules += sorted(stored.values(), key=lambda rule: rule.name)
     return RuleSet(tuple(rules))
+
+
+class RuleCache:
+    """The rules in force as one process last read them, read again after ``ttl`` seconds.
+
+    Every transfer is checked against the rules; reading them is a round trip per transfer
+    (docs/performance.md). A change an officer saves (:func:`save_rule`) applies at once in the
+    process that saved it (call :meth:`invalidate`) and within ``ttl`` seconds in every other one.
+    """
+
+    def __init__(
+        self,
+        ttl: float = 5.0,
+        defaults: RuleSet = DEFAULT_RULES,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._ttl = ttl
+        self._defaults = defaults
+        self._clock = clock
+        self._rules: RuleSet | None = None
+        self._read_at = 0.0
+
+    async def get(self, conn: AsyncConnection) -> RuleSet:
+        """The rules in force, from the cache while it is fresh."""
+        now = self._clock()
+        if self._rules is None or now - self._read_at >= self._ttl:
+            self._rules = await load_rules(conn, self._defaults)
+            self._read_at = now
+        return self._rules
+
+    def invalidate(self) -> None:
+        """Forget the rules (a rule was saved): the next :meth:`get` reads them."""
+        self._rules = None
 
 
 async def rule_history(conn: AsyncConnection, name: str) -> list[RuleVersion]:

@@ -30,8 +30,10 @@ from compliance.screening.rescreen import (
 from compliance.screening.results import (
     ScreeningRecord,
     record_screening,
+    record_screenings,
     rescreen_findings,
     screen_subject,
+    screen_subjects,
     screening_history,
     screening_record,
 )
@@ -76,6 +78,7 @@ __all__ = [
     "list_version_history",
     "load_list",
     "record_screening",
+    "record_screenings",
     "refresh_screener",
     "rescreen_all",
     "rescreen_due",
@@ -83,6 +86,7 @@ __all__ = [
     "rescreen_job",
     "rescreen_jobs",
     "screen_subject",
+    "screen_subjects",
     "screening_history",
     "screening_record",
     "store_snapshot",

@@ -5,7 +5,7 @@ screening history for the back office, and the one call the transfer flow makes
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -23,8 +23,10 @@ __all__ = [
     "ScreeningRecord",
     "latest_screening",
     "record_screening",
+    "record_screenings",
     "rescreen_findings",
     "screen_subject",
+    "screen_subjects",
     "screening_history",
     "screening_record",
 ]
@@ -86,24 +88,48 @@ async def record_screening(
     now: datetime | None = None,
 ) -> int:
     """Store ``result`` for ``subject_ref``; returns the record id."""
-    top = result.top_match
-    inserted = await conn.execute(
-        screening_results.insert()
-        .values(
-            subject_ref=subject_ref,
-            subject_fingerprint=result.subject_fingerprint,
-            screened_at=now or datetime.now(UTC),
-            trigger=trigger,
-            decision=result.decision,
-            top_score=Decimal(f"{result.top_score:.4f}"),
-            top_entry_key=top.entry_key if top else None,
-            list_versions=json.dumps(dict(result.list_versions), sort_keys=True),
-            matches=json.dumps([match.to_json() for match in result.matches], ensure_ascii=False),
-            rescreen_job_id=rescreen_job_id,
-        )
-        .returning(screening_results.c.id)
+    (record_id,) = await record_screenings(
+        conn, [(subject_ref, result)], trigger=trigger, rescreen_job_id=rescreen_job_id, now=now
     )
-    return int(inserted.scalar_one())
+    return record_id
+
+
+async def record_screenings(
+    conn: AsyncConnection,
+    results: Sequence[tuple[str, ScreeningResult]],
+    *,
+    trigger: str = "manual",
+    rescreen_job_id: int | None = None,
+    now: datetime | None = None,
+) -> list[int]:
+    """Store each ``(subject_ref, result)`` in one statement; returns the record ids in order."""
+    screened_at = now or datetime.now(UTC)
+    rows = []
+    for subject_ref, result in results:
+        top = result.top_match
+        rows.append(
+            {
+                "subject_ref": subject_ref,
+                "subject_fingerprint": result.subject_fingerprint,
+                "screened_at": screened_at,
+                "trigger": trigger,
+                "decision": result.decision,
+                "top_score": Decimal(f"{result.top_score:.4f}"),
+                "top_entry_key": top.entry_key if top else None,
+                "list_versions": json.dumps(dict(result.list_versions), sort_keys=True),
+                "matches": json.dumps([match.to_json() for match in result.matches], ensure_ascii=False),
+                "rescreen_job_id": rescreen_job_id,
+            }
+        )
+    if not rows:
+        return []
+    inserted = await conn.execute(_INSERT_RETURNING_ID, rows)
+    return [int(record_id) for record_id in inserted.scalars()]
+
+
+_INSERT_RETURNING_ID = screening_results.insert().returning(
+    screening_results.c.id, sort_by_parameter_order=True
+)
 
 
 async def screen_subject(
@@ -116,11 +142,27 @@ async def screen_subject(
     rescreen_job_id: int | None = None,
 ) -> tuple[ScreeningResult, int]:
     """Screen, honour cleared matches, record; returns the effective result and the record id."""
-    result = await apply_cleared_memory(conn, subject_ref, screener.screen(subject))
-    record_id = await record_screening(
-        conn, subject_ref, result, trigger=trigger, rescreen_job_id=rescreen_job_id
+    ((result, record_id),) = await screen_subjects(
+        conn, screener, [(subject_ref, subject)], trigger=trigger, rescreen_job_id=rescreen_job_id
     )
     return result, record_id
+
+
+async def screen_subjects(
+    conn: AsyncConnection,
+    screener: Screener,
+    subjects: Sequence[tuple[str, Subject]],
+    *,
+    trigger: str,
+    rescreen_job_id: int | None = None,
+) -> list[tuple[ScreeningResult, int]]:
+    """:func:`screen_subject` for several subjects, their records written in one statement."""
+    results = [
+        (subject_ref, await apply_cleared_memory(conn, subject_ref, screener.screen(subject)))
+        for subject_ref, subject in subjects
+    ]
+    record_ids = await record_screenings(conn, results, trigger=trigger, rescreen_job_id=rescreen_job_id)
+    return [(result, record_id) for (_, result), record_id in zip(results, record_ids, strict=True)]
 
 
 async def screening_history(
