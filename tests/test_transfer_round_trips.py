@@ -1,4 +1,4 @@
-"""Sending money costs a bounded number of database round trips (PostgreSQL).
+"""Sending money and confirming its payout cost a bounded number of database round trips (PostgreSQL).
 
 Under load a transfer's time is its round trips (docs/performance.md, "Whole send flow over HTTP"):
 this test fails when a change adds statements to ``POST /v1/transfers``, so that the cost is seen
@@ -49,3 +49,42 @@ async def test_a_transfer_costs_a_bounded_number_of_round_trips(
         assert response.status_code == 201, response.text
         assert response.json()["status"] == "sent_to_partner"
         assert len(statements) <= BUDGET, "\n".join(statements)
+
+
+CONFIRM_BUDGET = 11
+"""Statements of a partner's payout confirmation, its signature check included: 15 when this test
+was written, 11 since the signature's nonce is stored in one autocommit statement with the sweep of
+expired ones and an outbox event takes its sequence number in its own INSERT."""
+
+
+@pytest.mark.postgres_only
+async def test_a_payout_confirmation_costs_a_bounded_number_of_round_trips(
+    engine: AsyncEngine, settings: Settings
+) -> None:
+    async with transfer_world(engine, settings) as world:
+        sender = await world.customer()
+        await world.fund(sender, "20000.00", "RUB")
+        recipient_id = await world.recipient(sender, method="bank_account", iban=IBAN)
+        for amount in ("1000.00", "1200.00"):
+            sent = await world.send(sender, (await world.quote(sender, amount))["id"], recipient_id)
+            assert sent.status_code == 201, sent.text
+        pending = await world.bank.get("/partner/v1/payouts", params={"status": "pending"})
+        first, second = pending.json()["items"][:2]
+        warmed = await world.bank.post(
+            f"/partner/v1/payouts/{first['id']}/confirm", json={"partnerReference": "b-1"}
+        )
+        assert warmed.status_code == 200, warmed.text
+        statements: list[str] = []
+
+        def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+            statements.append(" ".join(statement.split())[:100])
+
+        event.listen(engine.sync_engine, "before_cursor_execute", count)
+        try:
+            done = await world.bank.post(
+                f"/partner/v1/payouts/{second['id']}/confirm", json={"partnerReference": "b-2"}
+            )
+        finally:
+            event.remove(engine.sync_engine, "before_cursor_execute", count)
+        assert done.status_code == 200, done.text
+        assert len(statements) <= CONFIRM_BUDGET, "\n".join(statements)

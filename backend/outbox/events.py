@@ -18,20 +18,24 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, func, insert, select
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import RowMapping
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from backend.clock import as_utc, utcnow
 from backend.outbox.tables import outbox_events
 
-__all__ = ["OutboxEvent", "StoredEvent", "enqueue", "new_event_id"]
+__all__ = ["OutboxBusy", "OutboxEvent", "StoredEvent", "enqueue", "new_event_id"]
 
 _SEQUENCE_RETRIES = 5
 
 
 def new_event_id() -> str:
     return f"msg_{uuid.uuid4().hex}"
+
+
+class OutboxBusy(Exception):
+    """Concurrent transactions kept taking the next sequence number of one stream (retry later)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,11 +100,25 @@ class StoredEvent:
         )
 
 
-_next_sequence = select(func.coalesce(func.max(outbox_events.c.sequence), 0) + 1).where(
-    outbox_events.c.aggregate_type == bindparam("aggregate_type"),
-    outbox_events.c.aggregate_id == bindparam("aggregate_id"),
-)
 _insert = insert(outbox_events)
+# The next event of a stream, its sequence number computed by the INSERT itself (one round trip).
+_next_in_stream = (
+    select(func.coalesce(func.max(outbox_events.c.sequence), 0) + 1)
+    .where(
+        outbox_events.c.aggregate_type == bindparam("stream_type"),
+        outbox_events.c.aggregate_id == bindparam("stream_id"),
+    )
+    .scalar_subquery()
+)
+_append = insert(outbox_events).values(sequence=_next_in_stream)
+# PostgreSQL: a concurrent transaction that took the same number first makes this insert nothing
+# (it waits for that one to commit), and the caller tries the next number.
+_append_or_nothing = (
+    postgresql.insert(outbox_events)
+    .values(sequence=_next_in_stream)
+    .on_conflict_do_nothing(index_elements=["aggregate_type", "aggregate_id", "sequence"])
+    .returning(outbox_events.c.id)
+)
 
 
 def _row(
@@ -127,7 +145,7 @@ async def enqueue(
 
     Nothing is delivered unless the caller's transaction commits, and nothing the caller commits is
     left unannounced. Two transactions adding to one aggregate at once (PostgreSQL) can race for
-    the same sequence number; the loser retries inside a savepoint.
+    the same sequence number; the loser's insert does nothing and it takes the next one.
 
     ``first``: the aggregate was created in this very transaction and this is its first event, so
     no other transaction can know its id yet: sequence 1, one INSERT (the hot path of a transfer
@@ -139,17 +157,14 @@ async def enqueue(
     if first:
         await conn.execute(_insert, _row(event_id, keys, 1, event, moment))
         return event_id
-    for attempt in range(_SEQUENCE_RETRIES):
-        sequence = (await conn.execute(_next_sequence, keys)).scalar_one()
-        values = _row(event_id, keys, sequence, event, moment)
-        if conn.dialect.name == "sqlite":  # writers are serialised: no race to lose
-            await conn.execute(_insert, values)
+    values = _row(event_id, keys, 0, event, moment)
+    del values["sequence"]
+    values |= {"stream_type": event.aggregate_type, "stream_id": event.aggregate_id}
+    if conn.dialect.name != "postgresql":  # SQLite serialises writers: no race to lose
+        await conn.execute(_append, values)
+        return event_id
+    for _ in range(_SEQUENCE_RETRIES):
+        if (await conn.execute(_append_or_nothing, values)).first() is not None:
             return event_id
-        try:
-            async with conn.begin_nested():
-                await conn.execute(_insert, values)
-            return event_id
-        except IntegrityError:
-            if attempt == _SEQUENCE_RETRIES - 1:
-                raise
+    raise OutboxBusy(f"{event.aggregate_type} {event.aggregate_id}: no free sequence number after retries")
     raise AssertionError("unreachable")
