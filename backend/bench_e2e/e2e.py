@@ -196,6 +196,8 @@ async def run_e2e(config: E2EConfig, *, say: Any = print) -> dict[str, Any]:
             load_pgbench = load_average()
             reference = await asyncio.to_thread(run_pgbench, config.pgbench_seconds)
         figures = _figures(config, result, reference, before, after)
+        if delivery is not None:
+            figures["delivery"] = delivery
         figures["loadAverage"] = {
             "beforeLoad": load_before,
             "afterLoad": load_during,
