@@ -15,9 +15,9 @@ from typing import Any, Literal, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from compliance.kyc import DAY, MONTH, Converter, LimitUsage, TierLimits, check_limits, lock_customer
+from compliance.kyc import Converter, LimitUsage, TierLimits, check_limits, lock_customer
 from compliance.monitoring import RuleSet, TransferFacts, evaluate
-from compliance.monitoring.engine import want_history
+from compliance.monitoring.engine import DAY_HOURS, MONTH_HOURS, want_history
 from compliance.monitoring.history import History, read_history
 from compliance.screening import Subject
 from ledger.money import Money
@@ -86,7 +86,7 @@ async def run_checks(
     limits = rules.tier_limits()
     await lock_customer(conn, facts.customer_ref)
     wanted = want_history(facts, rules, now, convert=convert)
-    wanted.sent_hours |= {_DAY_HOURS, _MONTH_HOURS}
+    wanted.sent_hours |= {DAY_HOURS, MONTH_HOURS}
     history = await read_history(
         conn,
         wanted,
@@ -121,10 +121,6 @@ async def run_checks(
     )
 
 
-_DAY_HOURS = int(DAY.total_seconds()) // 3600
-_MONTH_HOURS = int(MONTH.total_seconds()) // 3600
-
-
 def _usage(facts: TransferFacts, limits: Mapping[int, TierLimits], history: History) -> LimitUsage | None:
     """The limit usage from the history read for monitoring; ``None`` when the history cannot say
     (no limits for the tier, or limits in another currency than the history's sums), and
@@ -136,6 +132,6 @@ def _usage(facts: TransferFacts, limits: Mapping[int, TierLimits], history: Hist
     return LimitUsage(
         tier=facts.tier,
         limits=tier_limits,
-        sent_day=Money.from_minor(history.sent_in(_DAY_HOURS).base_minor, currency),
-        sent_month=Money.from_minor(history.sent_in(_MONTH_HOURS).base_minor, currency),
+        sent_day=Money.from_minor(history.sent_in(DAY_HOURS).base_minor, currency),
+        sent_month=Money.from_minor(history.sent_in(MONTH_HOURS).base_minor, currency),
     )

@@ -39,7 +39,7 @@ from compliance.monitoring.rules import (
 )
 from ledger.money import Money
 
-__all__ = ["MonitoringOutcome", "Outcome", "RuleHit", "evaluate", "want_history"]
+__all__ = ["DAY_HOURS", "MONTH_HOURS", "MonitoringOutcome", "Outcome", "RuleHit", "evaluate", "want_history"]
 
 Outcome = Literal["allow", "review", "block"]
 
@@ -109,15 +109,17 @@ class _Context:
         return (low, threshold) if low <= self.facts.base_amount < threshold else None
 
 
-_DAY_HOURS = int(DAY.total_seconds()) // 3600
-_MONTH_HOURS = int(MONTH.total_seconds()) // 3600
+DAY_HOURS = int(DAY.total_seconds()) // 3600
+"""The tier limits' daily window, in the hours :class:`HistoryWanted` counts in."""
+MONTH_HOURS = int(MONTH.total_seconds()) // 3600
+"""The tier limits' monthly window."""
 
 
 def _wants(ctx: _Context, rule: Rule, wanted: HistoryWanted) -> None:
     """Add what ``rule`` will read of the history to ``wanted``."""
     params = rule.params
     if isinstance(params, TierLimitParams):
-        wanted.sent_hours |= {_DAY_HOURS, _MONTH_HOURS}
+        wanted.sent_hours |= {DAY_HOURS, MONTH_HOURS}
     elif isinstance(params, VelocityParams | LinkedThresholdParams):
         wanted.sent_hours.add(params.window_hours)
     elif isinstance(params, StructuringParams):
@@ -159,7 +161,7 @@ def _tier_limit(ctx: _Context, rule: Rule) -> RuleHit | None:
         (MONTH, limits.per_month, "30 days"),
     ):
         limit = ctx.to_base(window_limit)
-        hours = _DAY_HOURS if window == DAY else _MONTH_HOURS
+        hours = DAY_HOURS if window == DAY else MONTH_HOURS
         sent = ctx.base_money(ctx.past.sent_in(hours).base_minor) + amount
         if sent > limit:
             return _hit(
