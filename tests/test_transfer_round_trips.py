@@ -7,6 +7,8 @@ and decided on, not found later in the benchmark.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
@@ -14,7 +16,8 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.settings import Settings
-from tests.transfer_support import transfer_world
+from tests.signin import SignedIn
+from tests.transfer_support import World, transfer_world
 
 IBAN = "AZ21NABZ00000000137010001944"
 BUDGET = 18
@@ -24,28 +27,40 @@ process, both parties' screenings are stored in one statement and the payout tak
 the transfer read."""
 
 
+@asynccontextmanager
+async def statements_run(engine: AsyncEngine) -> AsyncIterator[list[str]]:
+    """The statements sent to the database inside the block, each shortened to 100 characters."""
+    statements: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(" ".join(statement.split())[:100])
+
+    event.listen(engine.sync_engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", count)
+
+
+async def sender_paying_a_bank_account(world: World) -> tuple[SignedIn, int]:
+    """A funded sender with a recipient paid into a bank account (through the partner)."""
+    sender = await world.customer()
+    await world.fund(sender, "20000.00", "RUB")
+    return sender, await world.recipient(sender, method="bank_account", iban=IBAN)
+
+
 @pytest.mark.postgres_only
 async def test_a_transfer_costs_a_bounded_number_of_round_trips(
     engine: AsyncEngine, settings: Settings
 ) -> None:
     async with transfer_world(engine, settings) as world:
-        sender = await world.customer()
-        await world.fund(sender, "20000.00", "RUB")
-        recipient_id = await world.recipient(sender, method="bank_account", iban=IBAN)
+        sender, recipient_id = await sender_paying_a_bank_account(world)
         warm_up = await world.send(sender, (await world.quote(sender, "1000.00"))["id"], recipient_id)
         assert warm_up.status_code == 201, warm_up.text
         quote = await world.quote(sender, "1200.00")
 
-        statements: list[str] = []
-
-        def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-            statements.append(" ".join(statement.split())[:100])
-
-        event.listen(engine.sync_engine, "before_cursor_execute", count)
-        try:
+        async with statements_run(engine) as statements:
             response = await world.send(sender, quote["id"], recipient_id)
-        finally:
-            event.remove(engine.sync_engine, "before_cursor_execute", count)
         assert response.status_code == 201, response.text
         assert response.json()["status"] == "sent_to_partner"
         assert len(statements) <= BUDGET, "\n".join(statements)
@@ -62,9 +77,7 @@ async def test_a_payout_confirmation_costs_a_bounded_number_of_round_trips(
     engine: AsyncEngine, settings: Settings
 ) -> None:
     async with transfer_world(engine, settings) as world:
-        sender = await world.customer()
-        await world.fund(sender, "20000.00", "RUB")
-        recipient_id = await world.recipient(sender, method="bank_account", iban=IBAN)
+        sender, recipient_id = await sender_paying_a_bank_account(world)
         for amount in ("1000.00", "1200.00"):
             sent = await world.send(sender, (await world.quote(sender, amount))["id"], recipient_id)
             assert sent.status_code == 201, sent.text
@@ -74,17 +87,9 @@ async def test_a_payout_confirmation_costs_a_bounded_number_of_round_trips(
             f"/partner/v1/payouts/{first['id']}/confirm", json={"partnerReference": "b-1"}
         )
         assert warmed.status_code == 200, warmed.text
-        statements: list[str] = []
-
-        def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-            statements.append(" ".join(statement.split())[:100])
-
-        event.listen(engine.sync_engine, "before_cursor_execute", count)
-        try:
+        async with statements_run(engine) as statements:
             done = await world.bank.post(
                 f"/partner/v1/payouts/{second['id']}/confirm", json={"partnerReference": "b-2"}
             )
-        finally:
-            event.remove(engine.sync_engine, "before_cursor_execute", count)
         assert done.status_code == 200, done.text
         assert len(statements) <= CONFIRM_BUDGET, "\n".join(statements)
