@@ -6,27 +6,15 @@ that scripts and docs/performance.md can quote it. Capabilities add their own su
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import Coroutine
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
+from backend.event_loop import run_async
 from backend.settings import Settings
 
 __all__ = ["bench"]
-
-T = TypeVar("T")
-
-
-def run_async(coroutine: Coroutine[Any, Any, T]) -> T:
-    """Run on uvloop when it is installed (as the server does), else on asyncio's loop."""
-    try:
-        import uvloop
-    except ImportError:  # pragma: no cover - uvloop comes with uvicorn[standard]
-        return asyncio.run(coroutine)
-    return uvloop.run(coroutine)
 
 
 def echo_result(result: dict[str, Any], as_json: bool) -> None:

@@ -53,7 +53,9 @@ def build_dispatcher(
 async def run_worker(settings: Settings, config: WorkerConfig, *, once: bool = False) -> int:
     """Run one worker until stopped (or one round with ``once``); return events attempted in that round."""
     configure_logging(settings.log_level)
-    engine = create_engine(settings.database_url, pool_size=4)
+    # A connection for each delivery under way: a pool smaller than that would open and close
+    # connections all day (each a new PostgreSQL backend).
+    engine = create_engine(settings.database_url, pool_size=config.batch_size)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -185,7 +185,10 @@ async def test_an_outcome_recorded_after_the_lease_was_lost_is_ignored(engine: A
     assert [e.id for e in other.received] == [event_id]
 
 
-async def test_several_workers_never_deliver_one_event_at_the_same_time(engine: AsyncEngine) -> None:
+@pytest.mark.parametrize("mode", ["rounds", "continuous"])
+async def test_several_workers_never_deliver_one_event_at_the_same_time(
+    engine: AsyncEngine, mode: str
+) -> None:
     streams, per_stream = 12, 4
     async with engine.begin() as conn:
         for s in range(streams):
@@ -207,24 +210,73 @@ async def test_several_workers_never_deliver_one_event_at_the_same_time(engine: 
             deliveries[event.id] += 1
             order[event.aggregate_id].append(event.sequence)
 
+    config = WorkerConfig(batch_size=5, poll_interval_seconds=0.01)
     workers = [
-        OutboxWorker(
-            engine, Dispatcher({"webhook": SlowReceiver()}), WorkerConfig(batch_size=5), worker_id=f"w{i}"
-        )
+        OutboxWorker(engine, Dispatcher({"webhook": SlowReceiver()}), config, worker_id=f"w{i}")
         for i in range(4)
     ]
 
-    async def run(w: OutboxWorker) -> None:
+    async def rounds(w: OutboxWorker) -> None:
         idle = 0
         while idle < 3:
             idle = idle + 1 if not await w.run_once() else 0
             await asyncio.sleep(0)
 
+    async def continuous(w: OutboxWorker) -> None:
+        stop = asyncio.Event()
+        running = asyncio.ensure_future(w.run(stop))
+        while sum(deliveries.values()) < streams * per_stream and not running.done():
+            await asyncio.sleep(0.01)
+        stop.set()
+        await running
+
+    run = rounds if mode == "rounds" else continuous
     await asyncio.wait_for(asyncio.gather(*(run(w) for w in workers)), timeout=50)
     assert overlaps == []
     assert len(deliveries) == streams * per_stream
     assert set(deliveries.values()) == {1}
     assert all(seqs == list(range(1, per_stream + 1)) for seqs in order.values())
+
+
+async def test_a_slow_delivery_holds_up_only_its_own_slot(engine: AsyncEngine) -> None:
+    """A running worker keeps claiming while one receiver hangs: later events are delivered meanwhile."""
+    await add(engine, "tr_slow", "transfer.created")
+    release = asyncio.Event()
+    delivered: list[str] = []
+
+    class OneSlowReceiver:
+        async def deliver(self, event: StoredEvent) -> None:
+            if event.aggregate_id == "tr_slow":
+                await release.wait()
+            delivered.append(event.aggregate_id)
+
+    w = OutboxWorker(
+        engine,
+        Dispatcher({"webhook": OneSlowReceiver()}),
+        WorkerConfig(batch_size=4, poll_interval_seconds=0.01),
+    )
+    stop = asyncio.Event()
+    running = asyncio.ensure_future(w.run(stop))
+    try:
+        await asyncio.sleep(0.1)  # the slow one is under way
+        for n in range(3):
+            await add(engine, f"tr_{n}", "transfer.created")
+
+        async def others_delivered() -> None:
+            while len(delivered) < 3:
+                await asyncio.sleep(0.01)
+
+        await asyncio.wait_for(others_delivered(), timeout=10)
+        assert sorted(delivered) == ["tr_0", "tr_1", "tr_2"]  # while tr_slow still hangs
+    finally:
+        release.set()
+        stop.set()
+        await asyncio.wait_for(running, timeout=10)
+    assert delivered[-1] == "tr_slow"
+
+    async with engine.connect() as conn:
+        statuses = (await conn.execute(select(outbox_events.c.status))).scalars().all()
+    assert statuses == ["delivered"] * 4
 
 
 async def test_the_outbox_lag_gauge_shows_the_oldest_undelivered_event(

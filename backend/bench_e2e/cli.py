@@ -6,8 +6,9 @@ from typing import Any
 
 import click
 
-from backend.bench import echo_result, run_async
+from backend.bench import echo_result
 from backend.bench_e2e.stack import StackConfig
+from backend.event_loop import run_async
 
 __all__ = ["bench_crash", "bench_e2e"]
 

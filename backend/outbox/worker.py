@@ -15,7 +15,6 @@ but before recording leaves the event to be delivered again once its lease ends,
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 import socket
@@ -41,7 +40,7 @@ class WorkerConfig:
     """How a worker claims, retries and gives up."""
 
     batch_size: int = 20
-    """Events claimed per round (at most one per stream)."""
+    """Deliveries under way at once, and events claimed per round (at most one per stream)."""
     max_attempts: int = 24
     """Attempts before an event is dead-lettered."""
     base_delay_seconds: float = 2.0
@@ -52,6 +51,8 @@ class WorkerConfig:
     """How long a claim lasts; longer than the slowest delivery a handler allows."""
     poll_interval_seconds: float = 1.0
     """Pause when there is nothing to do."""
+    claim_interval_seconds: float = 0.05
+    """Pause after a claim that found fewer due events than free slots (:meth:`OutboxWorker.run`)."""
 
 
 def backoff_delay(attempts: int, config: WorkerConfig, rng: random.Random | None = None) -> float:
@@ -147,13 +148,13 @@ class OutboxWorker:
         self.config = config or WorkerConfig()
         self.worker_id = worker_id or f"{socket.gethostname()[:30]}-{uuid.uuid4().hex[:12]}"
 
-    async def claim(self, now: datetime | None = None) -> list[StoredEvent]:
-        """Lease up to ``batch_size`` due events to this worker (one short transaction)."""
+    async def claim(self, now: datetime | None = None, *, limit: int | None = None) -> list[StoredEvent]:
+        """Lease up to ``limit`` (default ``batch_size``) due events to this worker (one short
+        transaction)."""
         moment = now or utcnow()
+        wanted = self.config.batch_size if limit is None else limit
         async with self.engine.begin() as conn:
-            ids = list(
-                (await conn.execute(_claimable, {"now": moment, "limit": self.config.batch_size})).scalars()
-            )
+            ids = list((await conn.execute(_claimable, {"now": moment, "limit": wanted})).scalars())
             if not ids:
                 return []
             until = moment + timedelta(seconds=self.config.lease_seconds)
@@ -170,16 +171,54 @@ class OutboxWorker:
         return len(events)
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Deliver until ``stop`` is set."""
-        while not stop.is_set():
-            try:
-                done = await self.run_once()
-            except Exception:  # a database hiccup must not end the worker
-                logger.exception("outbox round failed")
-                done = 0
-            if not done:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=self.config.poll_interval_seconds)
+        """Deliver until ``stop`` is set, then finish the deliveries under way.
+
+        Up to ``batch_size`` deliveries run at once, and a slow one holds up only its own slot: once
+        half the slots are free (or none is busy) the worker claims again for the free ones, where
+        a round of :meth:`run_once` would wait for its slowest delivery before claiming more. When a
+        claim finds fewer events than free slots, the next waits ``claim_interval_seconds`` so that
+        events gather meanwhile (each claim reads the queue's head, whatever it returns).
+        """
+        under_way: set[asyncio.Task[None]] = set()
+        size = self.config.batch_size
+        try:
+            while not stop.is_set():
+                free = size - len(under_way)
+                if under_way and free < max(1, size // 2):
+                    await self._wait(stop, under_way, self.config.poll_interval_seconds)
+                    continue
+                claimed: list[StoredEvent] = []
+                try:
+                    claimed = await self.claim(limit=free)
+                except Exception:  # a database hiccup must not end the worker
+                    logger.exception("outbox claim failed")
+                for event in claimed:
+                    task = asyncio.get_running_loop().create_task(self._deliver_logged(event))
+                    under_way.add(task)
+                    task.add_done_callback(under_way.discard)
+                if len(claimed) == free:
+                    continue  # every free slot taken: more may be due
+                busy = claimed or under_way
+                pause = self.config.claim_interval_seconds if busy else self.config.poll_interval_seconds
+                await self._wait(stop, set(), pause)
+        finally:
+            if under_way:
+                await asyncio.gather(*under_way, return_exceptions=True)
+
+    @staticmethod
+    async def _wait(stop: asyncio.Event, under_way: set[asyncio.Task[None]], seconds: float) -> None:
+        """Wait until ``stop`` is set, a delivery in ``under_way`` finishes, or ``seconds`` pass."""
+        stopping = asyncio.ensure_future(stop.wait())
+        try:
+            await asyncio.wait({stopping, *under_way}, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+
+    async def _deliver_logged(self, event: StoredEvent) -> None:
+        try:
+            await self._deliver(event)
+        except Exception:  # recording the outcome failed: the lease runs out and it is retried
+            logger.exception("outbox delivery round failed", extra={"eventId": event.id})
 
     async def _deliver(self, event: StoredEvent) -> None:
         keys = {"event_id": event.id, "worker": self.worker_id}

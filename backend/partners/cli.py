@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from backend.db import create_engine
+from backend.event_loop import run_async
 from backend.settings import Settings
 from compliance.audit import record_audit
 
@@ -218,7 +219,7 @@ def mock_bank(
         MockBankConfig(api_url, key_id, secret, webhook_secret, callback_attempts=callback_attempts)
     )
     click.echo(f"mock bank for {code} on http://{host}:{port} (payouts: /payouts, webhooks: /webhooks)")
-    asyncio.run(run_mock_bank(bank, host, port, poll))
+    run_async(run_mock_bank(bank, host, port, poll))
 
 
 async def _dev_credentials(conn: AsyncConnection, settings: Settings, code: str) -> tuple[str, str, str]:
@@ -255,7 +256,7 @@ def worker(once: bool, batch_size: int, max_attempts: int) -> None:
     from backend.worker import run_worker
 
     config = WorkerConfig(batch_size=batch_size, max_attempts=max_attempts)
-    done = asyncio.run(run_worker(Settings.from_env(), config, once=once))
+    done = run_async(run_worker(Settings.from_env(), config, once=once))
     if once:
         click.echo(f"{done} event(s) attempted")
 
