@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from backend.bench_e2e.cpu import cpu_ms_per_transfer, cpu_snapshot
 from backend.bench_e2e.loadgen import WrkResult, run_wrk
 from backend.bench_e2e.pgbench import run_pgbench
 from backend.bench_e2e.stack import Stack, StackConfig
@@ -176,7 +177,9 @@ async def run_e2e(config: E2EConfig, *, say: Any = print) -> dict[str, Any]:
             stack.stop("worker")
         before = await _statuses(engine)
         load_before = load_average()
+        cpu_before = cpu_snapshot(stack)
         result = await asyncio.to_thread(_wrk, stack, config, plan, config.seconds)
+        cpu_after = cpu_snapshot(stack)
         load_during = load_average()
         after = await _statuses(engine)
         delivery: dict[str, Any] | None = None
@@ -198,6 +201,7 @@ async def run_e2e(config: E2EConfig, *, say: Any = print) -> dict[str, Any]:
         figures = _figures(config, result, reference, before, after)
         if delivery is not None:
             figures["delivery"] = delivery
+        figures["cpuMsPerTransfer"] = cpu_ms_per_transfer(cpu_before, cpu_after, result.created)
         figures["loadAverage"] = {
             "beforeLoad": load_before,
             "afterLoad": load_during,

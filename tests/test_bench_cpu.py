@@ -1,0 +1,46 @@
+"""``korpu bench e2e`` reports the CPU each process role spent per transfer: the arithmetic, and a
+real busy process seen through /proc."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from backend.bench_e2e.cpu import cpu_ms_per_transfer, cpu_snapshot
+from backend.bench_e2e.stack import Process, Stack, StackConfig
+
+
+def test_each_roles_cpu_time_is_divided_by_the_transfers() -> None:
+    hz = os.sysconf("SC_CLK_TCK")
+    before = {"server": {10: 100, 11: 50}, "postgres": {20: 10}}
+    # Server process 10 used 2 s, 11 nothing; PostgreSQL backend 20 used 1 s and backend 21 (new) 1 s.
+    after = {"server": {10: 100 + 2 * hz, 11: 50}, "postgres": {20: 10 + hz, 21: hz}}
+    figures = cpu_ms_per_transfer(before, after, transfers=100)
+    assert figures == {"server": 20.0, "postgres": 20.0, "total": 40.0}
+    assert cpu_ms_per_transfer(before, after, transfers=0) == {}
+    assert cpu_ms_per_transfer({}, after, transfers=100) == {}
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads Linux /proc")
+def test_a_busy_process_of_the_stack_shows_its_cpu(tmp_path: Path) -> None:
+    stack = Stack(StackConfig(), tmp_path)
+    busy = "import time\nend = time.process_time() + 0.4\nwhile time.process_time() < end: pass\n"
+    busy += "time.sleep(30)"
+    process = Process("worker", [sys.executable, "-c", busy], tmp_path / "worker.log")
+    before = cpu_snapshot(stack)  # the worker is not running yet
+    process.popen = subprocess.Popen(process.argv)
+    stack.processes["worker"] = process
+    try:
+        time.sleep(1.5)
+        after = cpu_snapshot(stack)
+    finally:
+        process.popen.kill()
+        process.popen.wait()
+    figures = cpu_ms_per_transfer(before, after, transfers=1)
+    assert figures["worker"] >= 300  # about 400 ms of busy loop, counted from zero
+    assert "postgres" in figures and "server" not in figures
