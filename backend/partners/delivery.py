@@ -22,7 +22,7 @@ from backend.outbox.events import StoredEvent
 from backend.partners.credentials import PartnerSecrets
 from backend.partners.http import CallFailed, CircuitOpen, PartnerHttpClient
 from backend.partners.payouts import PayoutNotFound, PayoutStatus, get_payout_for_partner, mark_sent
-from backend.partners.service import PartnerNotFound, get_partner, webhook_secrets
+from backend.partners.service import PartnerNotFound, partner_for_delivery
 from backend.partners.signing import webhook_headers
 
 __all__ = ["PayoutPushHandler", "WebhookHandler", "message_body"]
@@ -62,10 +62,9 @@ class WebhookHandler:
     async def deliver(self, event: StoredEvent) -> None:
         async with self.engine.connect() as conn:
             try:
-                partner = await get_partner(conn, event.target)
+                partner, secrets = await partner_for_delivery(conn, event.target, self.keys)
             except PartnerNotFound:
                 raise DeliveryFailed(f"no partner {event.target}", permanent=True) from None
-            secrets = await webhook_secrets(conn, partner.id, self.keys)
         if not partner.webhook_url:
             logger.info("partner takes no webhooks; event dropped", extra={"eventId": event.id})
             return
@@ -87,13 +86,12 @@ class PayoutPushHandler:
     async def deliver(self, event: StoredEvent) -> None:
         async with self.engine.connect() as conn:
             try:
-                partner = await get_partner(conn, event.target)
+                partner, secrets = await partner_for_delivery(conn, event.target, self.keys)
                 payout, beneficiary = await get_payout_for_partner(
                     conn, partner.id, event.aggregate_id, self.keys.sealer
                 )
             except (PartnerNotFound, PayoutNotFound) as exc:
                 raise DeliveryFailed(str(exc), permanent=True) from None
-            secrets = await webhook_secrets(conn, partner.id, self.keys)
         if payout.status in (PayoutStatus.CONFIRMED, PayoutStatus.FAILED):
             return  # the partner already answered (say, through the pull API): nothing left to ask
         if not partner.payout_url:

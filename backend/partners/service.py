@@ -33,6 +33,7 @@ __all__ = [
     "get_partner_by_code",
     "issue_key",
     "list_keys",
+    "partner_for_delivery",
     "revoke_key",
     "rotate_key",
     "rotate_webhook_secret",
@@ -301,9 +302,22 @@ async def webhook_secrets(
     conn: AsyncConnection, partner_id: str, keys: PartnerSecrets, *, now: datetime | None = None
 ) -> list[str]:
     """Secrets to sign a message to ``partner_id``: the current one, and the previous during its grace."""
+    _, secrets = await partner_for_delivery(conn, partner_id, keys, now=now)
+    return secrets
+
+
+async def partner_for_delivery(
+    conn: AsyncConnection, partner_id: str, keys: PartnerSecrets, *, now: datetime | None = None
+) -> tuple[Partner, list[str]]:
+    """The partner and the secrets to sign a message to it (see :func:`webhook_secrets`), read in
+    one statement: the outbox worker needs both for every delivery."""
     row = (await conn.execute(_by_id, {"partner_id": partner_id})).mappings().first()
     if row is None:
         raise PartnerNotFound(f"no partner {partner_id}")
+    return Partner.from_row(row), _signing_secrets(row, keys, now)
+
+
+def _signing_secrets(row: RowMapping, keys: PartnerSecrets, now: datetime | None) -> list[str]:
     found = [keys.open_webhook_secret(row["webhook_secret_sealed"])]
     until = row["previous_webhook_secret_until"]
     if row["previous_webhook_secret_sealed"] is not None and until and as_utc(until) > (now or utcnow()):
