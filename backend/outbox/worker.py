@@ -1,10 +1,11 @@
 """The outbox worker: claims due events, delivers them, and records the outcome.
 
-Many workers may run at once. Claiming is one short transaction that takes the head event of each
-stream (an aggregate's events for one destination, in sequence order), skips rows another worker has
-locked (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; on SQLite ``BEGIN IMMEDIATE`` serialises the
-claims) and leases them to this worker. Delivery happens outside any transaction, so a slow
-receiver holds no database lock. The outcome is written only if the lease is still ours.
+Many workers may run at once. Claiming takes the head event of each stream (an aggregate's events
+for one destination, in sequence order), skips rows another worker has locked (``FOR UPDATE SKIP
+LOCKED`` on PostgreSQL, where the claim and the lease are one autocommit statement; on SQLite one
+short ``BEGIN IMMEDIATE`` transaction serialises the claims) and leases them to this worker.
+Delivery happens outside any transaction, so a slow receiver holds no database lock. The outcome
+is written only if the lease is still ours.
 
 An event that fails is retried with exponential backoff and jitter; after ``max_attempts`` it is
 dead-lettered, and its stream waits (later events of the same aggregate and destination are held
@@ -93,6 +94,15 @@ _lease = (
     )
     .returning(*outbox_events.c)
 )
+_claim_and_lease = (
+    update(outbox_events)
+    .where(outbox_events.c.id.in_(_claimable.scalar_subquery()))
+    .values(
+        locked_by=bindparam("worker"), locked_until=bindparam("until"), attempts=outbox_events.c.attempts + 1
+    )
+    .returning(*outbox_events.c)
+)
+"""PostgreSQL: claim and lease in one statement (the sub-select's ``FOR UPDATE SKIP LOCKED`` rows)."""
 _ours = and_(outbox_events.c.id == bindparam("event_id"), outbox_events.c.locked_by == bindparam("worker"))
 _delivered = (
     update(outbox_events)
@@ -149,19 +159,27 @@ class OutboxWorker:
         self.worker_id = worker_id or f"{socket.gethostname()[:30]}-{uuid.uuid4().hex[:12]}"
 
     async def claim(self, now: datetime | None = None, *, limit: int | None = None) -> list[StoredEvent]:
-        """Lease up to ``limit`` (default ``batch_size``) due events to this worker (one short
-        transaction)."""
+        """Lease up to ``limit`` (default ``batch_size``) due events to this worker: on PostgreSQL one
+        autocommit statement (the lease takes the rows the sub-select locked), elsewhere one short
+        transaction."""
         moment = now or utcnow()
-        wanted = self.config.batch_size if limit is None else limit
-        async with self.engine.begin() as conn:
-            ids = list((await conn.execute(_claimable, {"now": moment, "limit": wanted})).scalars())
-            if not ids:
-                return []
-            until = moment + timedelta(seconds=self.config.lease_seconds)
-            rows = (
-                await conn.execute(_lease, {"ids": ids, "worker": self.worker_id, "until": until})
-            ).mappings()
-            return sorted((StoredEvent.from_row(row) for row in rows), key=lambda e: (e.created_at, e.id))
+        values = {
+            "now": moment,
+            "limit": self.config.batch_size if limit is None else limit,
+            "worker": self.worker_id,
+            "until": moment + timedelta(seconds=self.config.lease_seconds),
+        }
+        async with self.engine.connect() as conn:
+            if conn.dialect.name == "postgresql":
+                autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
+                rows = list((await autocommit.execute(_claim_and_lease, values)).mappings())
+            else:
+                async with conn.begin():
+                    ids = list((await conn.execute(_claimable, values)).scalars())
+                    if not ids:
+                        return []
+                    rows = list((await conn.execute(_lease, {**values, "ids": ids})).mappings())
+        return sorted((StoredEvent.from_row(row) for row in rows), key=lambda e: (e.created_at, e.id))
 
     async def run_once(self) -> int:
         """Claim one batch and deliver it; return how many events were attempted."""
