@@ -60,7 +60,8 @@ async def post_entries(conn: AsyncConnection, requests: Sequence[LedgerRequest])
 
     A refused request (returned as its :class:`LedgerError`) writes nothing; the others are not
     affected. Later requests see the effects of earlier ones. However many requests, this is a
-    fixed handful of statements (see :mod:`ledger.planning`).
+    fixed handful of statements (see :mod:`ledger.planning`); on PostgreSQL a single new entry or
+    hold that is accepted takes one (:mod:`ledger.store_pg_at_once`).
     """
     now = datetime.now(UTC)
     forms = [canonical(request, now) for request in requests]
@@ -69,6 +70,13 @@ async def post_entries(conn: AsyncConnection, requests: Sequence[LedgerRequest])
     if not checked:
         return results
     postgres = conn.dialect.name == "postgresql"
+    if postgres and len(checked) == 1 and "hold" not in checked[0]:
+        # One new entry or hold (a transfer's, a top-up's): the one-statement path, in the caller's
+        # transaction; it writes nothing when the request needs a decision, which the usual path
+        # below then makes.
+        outcome = await store_pg_at_once.post_at_once(conn, checked)
+        if outcome is not None:
+            return _at_once_results(forms, outcome)
     state = await (
         store_pg.load(conn, wanted(checked)) if postgres else store_sqlite.load(conn, wanted(checked))
     )
@@ -113,6 +121,14 @@ async def post_entries_at_once(
         return None  # let the transactional path find (and report) what is wrong
     if outcome is None:
         return None
+    return _at_once_results(forms, outcome)
+
+
+def _at_once_results(
+    forms: Sequence[dict[str, Any] | LedgerError],
+    outcome: tuple[dict[int, str], dict[UUID, store_pg.Written]],
+) -> list[Entry | LedgerError]:
+    """One result per request from what :func:`store_pg_at_once.post_at_once` wrote."""
     codes, written = outcome
     ids = {code: account_id for account_id, code in codes.items()}
     results: list[Entry | LedgerError] = []
