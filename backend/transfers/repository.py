@@ -55,6 +55,21 @@ _set_status = (
     )
     .returning(transfers.c.id)
 )
+_moved = _set_status.cte("moved")
+_set_status_and_log = (
+    insert(transfer_events)
+    .from_select(
+        ["transfer_id", "status", "code", "occurred_at"],
+        select(
+            _moved.c.id,
+            bindparam("new_status", type_=transfer_events.c.status.type),
+            bindparam("new_failure_code", type_=transfer_events.c.code.type),
+            bindparam("now", type_=transfer_events.c.occurred_at.type),
+        ),
+    )
+    .returning(transfer_events.c.transfer_id)
+)
+"""PostgreSQL: the compare-and-set and its timeline event in one statement (no event if not moved)."""
 
 
 def _aware(moment: datetime) -> datetime:
@@ -94,18 +109,16 @@ async def set_status(
     failure_code: str | None = None,
 ) -> bool:
     """Move the transfer on if it is in one of ``expected`` (a compare-and-set); log the event."""
-    moved = (
-        await conn.execute(
-            _set_status,
-            {
-                "transfer_id": transfer_id,
-                "expected": [status.value for status in expected],
-                "new_status": new_status.value,
-                "new_failure_code": failure_code,
-                "now": now,
-            },
-        )
-    ).first()
+    values = {
+        "transfer_id": transfer_id,
+        "expected": [status.value for status in expected],
+        "new_status": new_status.value,
+        "new_failure_code": failure_code,
+        "now": now,
+    }
+    if conn.dialect.name == "postgresql":
+        return (await conn.execute(_set_status_and_log, values)).first() is not None
+    moved = (await conn.execute(_set_status, values)).first()
     if moved is not None:
         await add_event(conn, transfer_id, new_status, now, failure_code)
     return moved is not None
