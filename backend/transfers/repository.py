@@ -8,7 +8,8 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, insert, or_, select, update
+from sqlalchemy import DateTime, String, and_, bindparam, func, insert, or_, select, true, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -35,6 +36,28 @@ RECIPIENT_CONTEXT = "transfers.recipient"
 
 _insert_transfer = insert(transfers)
 _insert_event = insert(transfer_events)
+_new_transfer = (
+    insert(transfers)
+    .values({column.name: bindparam(column.name, type_=column.type) for column in transfers.c})
+    .returning(transfers.c.id)
+    .cte("new_transfer")
+)
+_timeline = (
+    func.unnest(
+        bindparam("event_statuses", type_=ARRAY(String)),
+        bindparam("event_codes", type_=ARRAY(String)),
+        bindparam("event_times", type_=ARRAY(DateTime(timezone=True))),
+    )
+    .table_valued("status", "code", "occurred_at", with_ordinality="ord")
+    .render_derived(name="timeline")
+)
+_insert_transfer_and_timeline = insert(transfer_events).from_select(
+    ["transfer_id", "status", "code", "occurred_at"],
+    select(_new_transfer.c.id, _timeline.c.status, _timeline.c.code, _timeline.c.occurred_at)
+    .select_from(_new_transfer.join(_timeline, true()))
+    .order_by(_timeline.c.ord),
+)
+"""PostgreSQL: a new transfer and its timeline so far in one statement (the events in order)."""
 _by_id = select(transfers).where(transfers.c.id == bindparam("transfer_id"))
 _by_payout = select(transfers).where(transfers.c.payout_id == bindparam("payout_id"))
 _events = (
@@ -79,7 +102,19 @@ def _aware(moment: datetime) -> datetime:
 async def insert_transfer(
     conn: AsyncConnection, row: dict[str, Any], timeline: Sequence[TimelineEvent] = ()
 ) -> None:
-    """A new transfer and the events of its timeline so far (all of them in one statement)."""
+    """A new transfer and the events of its timeline so far (on PostgreSQL one statement, elsewhere
+    one for the transfer and one for all the events)."""
+    if timeline and conn.dialect.name == "postgresql":
+        await conn.execute(
+            _insert_transfer_and_timeline,
+            {
+                **row,
+                "event_statuses": [event.status.value for event in timeline],
+                "event_codes": [event.code for event in timeline],
+                "event_times": [event.at for event in timeline],
+            },
+        )
+        return
     await conn.execute(_insert_transfer, row)
     if timeline:
         await conn.execute(
