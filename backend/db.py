@@ -26,8 +26,12 @@ def is_sqlite(engine: AsyncEngine | AsyncConnection) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-def create_engine(url: str, *, pool_size: int = 20, null_pool: bool = False) -> AsyncEngine:
-    """An engine for ``url``; on SQLite with the pragmas and locking described above."""
+def create_engine(
+    url: str, *, pool_size: int = 20, max_overflow: int | None = None, null_pool: bool = False
+) -> AsyncEngine:
+    """An engine for ``url``; on SQLite with the pragmas and locking described above. The pool keeps
+    ``pool_size`` connections and opens up to ``max_overflow`` more (default: as many) for bursts,
+    closing those again when they come back."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database or ""
@@ -54,7 +58,7 @@ def create_engine(url: str, *, pool_size: int = 20, null_pool: bool = False) -> 
     if null_pool:
         options["poolclass"] = NullPool
     else:
-        options.update(pool_size=pool_size, max_overflow=pool_size)
+        options.update(pool_size=pool_size, max_overflow=pool_size if max_overflow is None else max_overflow)
     return create_async_engine(url, **options)
 
 

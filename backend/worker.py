@@ -53,9 +53,10 @@ def build_dispatcher(
 async def run_worker(settings: Settings, config: WorkerConfig, *, once: bool = False) -> int:
     """Run one worker until stopped (or one round with ``once``); return events attempted in that round."""
     configure_logging(settings.log_level)
-    # A connection for each delivery under way: a pool smaller than that would open and close
-    # connections all day (each a new PostgreSQL backend).
-    engine = create_engine(settings.database_url, pool_size=config.batch_size)
+    # Deliveries hold a connection only around their short statements, not while the receiver
+    # answers, so half as many connections as deliveries serve them; past that a delivery waits for
+    # one rather than opening a connection for a moment (each a new PostgreSQL backend).
+    engine = create_engine(settings.database_url, pool_size=max(4, config.batch_size // 2), max_overflow=0)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

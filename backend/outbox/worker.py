@@ -40,7 +40,7 @@ logger = logging.getLogger("korpu.outbox")
 class WorkerConfig:
     """How a worker claims, retries and gives up."""
 
-    batch_size: int = 20
+    batch_size: int = 64
     """Deliveries under way at once, and events claimed per round (at most one per stream)."""
     max_attempts: int = 24
     """Attempts before an event is dead-lettered."""

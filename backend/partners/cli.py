@@ -246,7 +246,7 @@ async def _dev_credentials(conn: AsyncConnection, settings: Settings, code: str)
 
 @click.command("worker")
 @click.option("--once", is_flag=True, help="Deliver one batch and exit.")
-@click.option("--batch-size", type=int, default=20, show_default=True)
+@click.option("--batch-size", type=int, default=64, show_default=True, help="Deliveries under way at once.")
 @click.option(
     "--max-attempts", type=int, default=24, show_default=True, help="Attempts before dead-lettering."
 )
