@@ -291,6 +291,13 @@ _finish = (
     )
     .returning(*partner_payouts.c)
 )
+_finish_with_webhook = _finish.returning(
+    select(partners.c.webhook_url)
+    .where(partners.c.id == partner_payouts.c.partner_id)
+    .scalar_subquery()
+    .label("partner_webhook_url")
+)
+"""PostgreSQL: the same, also returning where the partner takes webhooks (no separate read)."""
 _sent = (
     update(partner_payouts)
     .where(
@@ -447,7 +454,8 @@ async def _finish_payout(
     partner_reference: str | None,
     reason: str | None,
     now: datetime | None,
-) -> tuple[Payout, bool]:
+) -> tuple[Payout, bool, str | None]:
+    """The payout moved to ``outcome`` (or already there: ``False``), and the partner's webhook URL."""
     values = {
         "b_partner_id": partner_id,
         "payout_id": payout_id,
@@ -456,12 +464,18 @@ async def _finish_payout(
         "b_failure_reason": reason,
         "now": now or utcnow(),
     }
-    row = (await conn.execute(_finish, values)).mappings().first()
-    if row is not None:
-        return Payout.from_row(row), True
+    if conn.dialect.name == "postgresql":
+        row = (await conn.execute(_finish_with_webhook, values)).mappings().first()
+        if row is not None:
+            return Payout.from_row(row), True, row["partner_webhook_url"]
+    else:
+        row = (await conn.execute(_finish, values)).mappings().first()
+        if row is not None:
+            partner = (await conn.execute(_partner, {"partner_id": partner_id})).mappings().one()
+            return Payout.from_row(row), True, partner["webhook_url"]
     current = await get_payout(conn, partner_id, payout_id)
     if current.status is outcome:
-        return current, False
+        return current, False, None
     raise PayoutConflict(f"payout {payout_id} is already {current.status.value}")
 
 
@@ -475,7 +489,7 @@ async def confirm_payout(
     now: datetime | None = None,
 ) -> Payout:
     """The partner paid: mark confirmed, let ``outcomes`` post the hold, tell the partner by webhook."""
-    payout, changed = await _finish_payout(
+    payout, changed, webhook_url = await _finish_payout(
         conn,
         partner_id,
         payout_id,
@@ -486,7 +500,7 @@ async def confirm_payout(
     )
     if changed:
         await outcomes.on_confirmed(conn, payout)
-        await _announce(conn, payout, "payout.confirmed", now)
+        await _announce(conn, payout, webhook_url, "payout.confirmed", now)
     return payout
 
 
@@ -503,18 +517,19 @@ async def fail_payout(
     reason = reason.strip()[:500]
     if not reason:
         raise InvalidPayout("say why the payout failed")
-    payout, changed = await _finish_payout(
+    payout, changed, webhook_url = await _finish_payout(
         conn, partner_id, payout_id, PayoutStatus.FAILED, partner_reference=None, reason=reason, now=now
     )
     if changed:
         await outcomes.on_failed(conn, payout, reason)
-        await _announce(conn, payout, "payout.failed", now)
+        await _announce(conn, payout, webhook_url, "payout.failed", now)
     return payout
 
 
-async def _announce(conn: AsyncConnection, payout: Payout, topic: str, now: datetime | None) -> None:
-    partner = (await conn.execute(_partner, {"partner_id": payout.partner_id})).mappings().one()
-    if partner["webhook_url"]:
+async def _announce(
+    conn: AsyncConnection, payout: Payout, webhook_url: str | None, topic: str, now: datetime | None
+) -> None:
+    if webhook_url:
         await enqueue(
             conn,
             OutboxEvent("payout", payout.id, topic, f"webhook:{payout.partner_id}", payout.event_payload()),
