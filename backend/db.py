@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
-__all__ = ["create_engine", "is_sqlite", "transaction"]
+__all__ = ["create_engine", "is_sqlite", "single_statement", "transaction"]
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -84,3 +84,16 @@ async def transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
     """One database transaction: commit on success, roll back on any exception."""
     async with engine.begin() as connection:
         yield connection
+
+
+@asynccontextmanager
+async def single_statement(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A connection for one statement that is atomic by itself, committed on leaving: on PostgreSQL in
+    autocommit mode (one round trip, where ``BEGIN``, the statement and ``COMMIT`` take three), on
+    SQLite in a transaction of its own (which takes the write lock like any other)."""
+    async with engine.connect() as connection:
+        if connection.dialect.name == "postgresql":
+            yield await connection.execution_options(isolation_level="AUTOCOMMIT")
+            return
+        async with connection.begin():
+            yield connection

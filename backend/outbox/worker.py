@@ -27,6 +27,7 @@ from sqlalchemy import Update, and_, bindparam, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.clock import utcnow
+from backend.db import single_statement
 from backend.outbox.delivery import DeliveryDeferred, DeliveryFailed, Dispatcher
 from backend.outbox.events import StoredEvent
 from backend.outbox.tables import outbox_events
@@ -264,14 +265,8 @@ class OutboxWorker:
         await self._record(_delivered, {**keys, "now": utcnow()})
 
     async def _record(self, statement: Update, values: dict[str, object]) -> None:
-        # One UPDATE is atomic by itself: on PostgreSQL it runs in autocommit mode (one round trip,
-        # where BEGIN, UPDATE, COMMIT took three).
-        async with self.engine.connect() as conn:
-            if conn.dialect.name == "postgresql":
-                conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        async with single_statement(self.engine) as conn:
             result = await conn.execute(statement, values)
-            if conn.dialect.name != "postgresql":
-                await conn.commit()
             if result.rowcount == 0:
                 # Our lease ran out and another worker took the event: its outcome wins.
                 logger.warning("lease lost before recording", extra={"eventId": values["event_id"]})

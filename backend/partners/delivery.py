@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from backend.db import single_statement
 from backend.outbox.delivery import DeliveryDeferred, DeliveryFailed
 from backend.outbox.events import StoredEvent
 from backend.partners.credentials import PartnerSecrets
@@ -104,9 +105,5 @@ class PayoutPushHandler:
         await _send(
             self.http, partner.id, partner.payout_url, secrets, event, message_body(event.topic, event, data)
         )
-        async with self.engine.connect() as conn:
-            if conn.dialect.name == "postgresql":  # one UPDATE: atomic alone, one round trip
-                conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        async with single_statement(self.engine) as conn:
             await mark_sent(conn, payout.id)
-            if conn.dialect.name != "postgresql":
-                await conn.commit()
