@@ -15,6 +15,7 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.db import create_engine
+from backend.http_shards import ClientShards, client_shards
 from backend.logs import configure_logging
 from backend.outbox.delivery import Dispatcher
 from backend.outbox.push import DevPushProvider, PushHandler, PushProvider
@@ -33,7 +34,7 @@ logger = logging.getLogger("korpu.worker")
 def build_dispatcher(
     engine: AsyncEngine,
     settings: Settings,
-    client: httpx.AsyncClient,
+    client: httpx.AsyncClient | ClientShards,
     *,
     push: PushProvider | None = None,
     policy: HttpPolicy | None = None,
@@ -63,7 +64,10 @@ async def run_worker(settings: Settings, config: WorkerConfig, *, once: bool = F
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(signum, stop.set)
     try:
-        async with httpx.AsyncClient(follow_redirects=False) as client:
+        # Deliveries under way spread over small clients, every connection kept alive (one client
+        # keeps 20 and closes the rest after each request, and its cost per request grows with
+        # the requests it carries: backend.http_shards).
+        async with client_shards(config.batch_size, follow_redirects=False) as client:
             worker = OutboxWorker(engine, build_dispatcher(engine, settings, client), config)
             if once:
                 return await worker.run_once()

@@ -11,6 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import event as sa_event
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -183,6 +184,51 @@ async def test_an_outcome_recorded_after_the_lease_was_lost_is_ignored(engine: A
         )
     assert (row["status"], row["attempts"]) == ("delivered", 2)
     assert [e.id for e in other.received] == [event_id]
+
+
+async def test_deliveries_that_finish_together_are_marked_delivered_in_one_statement(
+    engine: AsyncEngine,
+) -> None:
+    """Each mark was a commit of its own (a wait for the disk); a busy worker now commits once for
+    the deliveries that finish together, and each is still marked only once it is delivered."""
+    ids = [await add(engine, f"tr_{n}", "transfer.created") for n in range(8)]
+    marks: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.lstrip().upper().startswith("UPDATE OUTBOX_EVENTS SET STATUS"):
+            marks.append(statement)
+
+    sa_event.listen(engine.sync_engine, "before_cursor_execute", count)
+    try:
+        assert await worker(engine, Recorder()).run_once() == 8
+    finally:
+        sa_event.remove(engine.sync_engine, "before_cursor_execute", count)
+    assert len(marks) == 1
+    async with engine.connect() as conn:
+        rows = (
+            await conn.execute(select(outbox_events.c.id, outbox_events.c.status, outbox_events.c.locked_by))
+        ).all()
+    assert sorted(rows) == sorted((event_id, "delivered", None) for event_id in ids)
+
+
+async def test_a_failed_mark_leaves_the_events_leased_for_redelivery(engine: AsyncEngine) -> None:
+    event_id = await add(engine, "tr_1", "transfer.created")
+    recorder = Recorder()
+    first = worker(engine, recorder)
+
+    async def broken_write(*_: Any) -> None:
+        raise ConnectionError("database went away")
+
+    first._delivered._write = broken_write  # type: ignore[method-assign]
+    assert await first.run_once() == 1  # the failure is logged, not raised
+    async with engine.begin() as conn:
+        row = (
+            (await conn.execute(select(outbox_events).where(outbox_events.c.id == event_id))).mappings().one()
+        )
+        assert (row["status"], row["locked_by"]) == ("pending", first.worker_id)
+        await conn.execute(update(outbox_events).values(locked_until=utcnow() - timedelta(seconds=1)))
+    assert await worker(engine, recorder).run_once() == 1  # delivered again, same id, once the lease ends
+    assert [e.id for e in recorder.received] == [event_id, event_id]
 
 
 @pytest.mark.parametrize("mode", ["rounds", "continuous"])

@@ -8,6 +8,7 @@ The dev provider keeps what it was asked to send in memory and logs the template
 from __future__ import annotations
 
 import logging
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -43,8 +44,9 @@ class PushProvider(Protocol):
 class DevPushProvider:
     """Development provider: remembers and logs, sends nothing."""
 
-    sent: list[PushMessage] = field(default_factory=list)
-    """Everything it was asked to send, in order."""
+    sent: deque[PushMessage] = field(default_factory=lambda: deque(maxlen=10_000))
+    """What it was asked to send, in order: the latest 10,000 (a long-running dev worker would
+    otherwise keep every notice in memory)."""
 
     async def send(self, message: PushMessage) -> None:
         self.sent.append(message)

@@ -5,7 +5,8 @@ for one destination, in sequence order), skips rows another worker has locked (`
 LOCKED`` on PostgreSQL, where the claim and the lease are one autocommit statement; on SQLite one
 short ``BEGIN IMMEDIATE`` transaction serialises the claims) and leases them to this worker.
 Delivery happens outside any transaction, so a slow receiver holds no database lock. The outcome
-is written only if the lease is still ours.
+is written only if the lease is still ours; deliveries that finish together are marked delivered
+in one statement (:mod:`backend.outbox.delivered`).
 
 An event that fails is retried with exponential backoff and jitter; after ``max_attempts`` it is
 dead-lettered, and its stream waits (later events of the same aggregate and destination are held
@@ -28,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.clock import utcnow
 from backend.db import single_statement
+from backend.outbox.delivered import DeliveredMarks
 from backend.outbox.delivery import DeliveryDeferred, DeliveryFailed, Dispatcher
 from backend.outbox.events import StoredEvent
 from backend.outbox.tables import outbox_events
@@ -105,13 +107,6 @@ _claim_and_lease = (
 )
 """PostgreSQL: claim and lease in one statement (the sub-select's ``FOR UPDATE SKIP LOCKED`` rows)."""
 _ours = and_(outbox_events.c.id == bindparam("event_id"), outbox_events.c.locked_by == bindparam("worker"))
-_delivered = (
-    update(outbox_events)
-    .where(_ours)
-    .values(
-        status="delivered", delivered_at=bindparam("now"), locked_by=None, locked_until=None, last_error=None
-    )
-)
 _retry = (
     update(outbox_events)
     .where(_ours)
@@ -158,6 +153,7 @@ class OutboxWorker:
         self.dispatcher = dispatcher
         self.config = config or WorkerConfig()
         self.worker_id = worker_id or f"{socket.gethostname()[:30]}-{uuid.uuid4().hex[:12]}"
+        self._delivered = DeliveredMarks(engine, self.worker_id)
 
     async def claim(self, now: datetime | None = None, *, limit: int | None = None) -> list[StoredEvent]:
         """Lease up to ``limit`` (default ``batch_size``) due events to this worker: on PostgreSQL one
@@ -186,7 +182,7 @@ class OutboxWorker:
         """Claim one batch and deliver it; return how many events were attempted."""
         events = await self.claim()
         # Only the head of each stream is claimed, so one batch can be delivered in parallel.
-        await asyncio.gather(*(self._deliver(event) for event in events))
+        await asyncio.gather(*(self._deliver_logged(event) for event in events))
         return len(events)
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -262,7 +258,7 @@ class OutboxWorker:
             next_at = now + timedelta(seconds=backoff_delay(event.attempts, self.config))
             await self._record(_retry, {**keys, "next_at": next_at, "error": error[:1000]})
             return
-        await self._record(_delivered, {**keys, "now": utcnow()})
+        await self._delivered.mark(event.id)
 
     async def _record(self, statement: Update, values: dict[str, object]) -> None:
         async with single_statement(self.engine) as conn:

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 import httpx
 
 from backend.clock import utcnow
+from backend.http_shards import ClientShards
 
 __all__ = ["CallFailed", "CircuitBreaker", "CircuitOpen", "HttpPolicy", "PartnerHttpClient"]
 
@@ -104,10 +105,11 @@ class CircuitBreaker:
 
 
 class PartnerHttpClient:
-    """POSTs to partners through one shared ``httpx.AsyncClient``."""
+    """POSTs to partners through one shared ``httpx.AsyncClient``, or several taken in turn
+    (:mod:`backend.http_shards`: cheaper when many requests are in flight)."""
 
-    def __init__(self, client: httpx.AsyncClient, policy: HttpPolicy | None = None) -> None:
-        self.client = client
+    def __init__(self, client: httpx.AsyncClient | ClientShards, policy: HttpPolicy | None = None) -> None:
+        self.shards = client if isinstance(client, ClientShards) else ClientShards([client])
         self.policy = policy or HttpPolicy()
         self.breaker = CircuitBreaker(
             self.policy.breaker_threshold, timedelta(seconds=self.policy.breaker_cooldown_seconds)
@@ -133,7 +135,7 @@ class PartnerHttpClient:
         last: CallFailed | None = None
         for attempt in range(1, self.policy.tries + 1):
             try:
-                response = await self.client.post(
+                response = await self.shards.next().post(
                     url,
                     content=body,
                     headers={**headers, "content-type": "application/json"},

@@ -28,12 +28,16 @@ from typing import Any
 import httpx
 from litestar import Litestar, Request, Response, get, post
 
+from backend.http_shards import CONNECTIONS_PER_CLIENT, ClientShards
 from backend.partners.client import PartnerAuth
 from backend.partners.signing import WebhookVerificationError, verify_webhook
 
 __all__ = ["MockBank", "MockBankConfig", "PayoutRecord", "decide"]
 
 logger = logging.getLogger("korpu.mock_bank")
+
+_CALLBACKS_AT_ONCE = 64
+"""Call-backs the bank expects to have in flight at most (the outbox worker delivers 64 at once)."""
 
 
 @dataclass
@@ -93,19 +97,28 @@ class MockBank:
     payouts: dict[str, PayoutRecord] = field(default_factory=dict)
     """Every payout id an instruction named: how often (a second distinct instruction is a duplicate)."""
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
-    _client: httpx.AsyncClient | None = None
+    _clients: ClientShards | None = None
 
     def _api(self) -> httpx.AsyncClient:
-        """One client for every call-back (made on first use, with the credentials set by then)."""
-        if self._client is None:
+        """A client for the next call-back: call-backs go out as fast as payouts arrive, so they
+        are spread over small clients (:mod:`backend.http_shards`), made on first use with the
+        credentials set by then."""
+        if self._clients is None:
             auth = PartnerAuth(self.config.key_id, self.config.api_secret)
-            self._client = httpx.AsyncClient(base_url=self.config.api_url, auth=auth, timeout=10)
-        return self._client
+            per_client = CONNECTIONS_PER_CLIENT
+            limits = httpx.Limits(max_connections=per_client, max_keepalive_connections=per_client)
+            self._clients = ClientShards(
+                [
+                    httpx.AsyncClient(base_url=self.config.api_url, auth=auth, timeout=10, limits=limits)
+                    for _ in range(_CALLBACKS_AT_ONCE // per_client)
+                ]
+            )
+        return self._clients.next()
 
     async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        if self._clients is not None:
+            await self._clients.aclose()
+            self._clients = None
 
     def _verify(self, request_headers: Any, body: bytes) -> str:
         headers = {
