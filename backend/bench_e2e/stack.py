@@ -65,9 +65,9 @@ def _new_key() -> str:
 class StackConfig:
     """How the stack runs."""
 
-    server_workers: int = 4
+    server_workers: int = 2
     """``korpu serve --workers``: uvicorn processes sharing the port."""
-    db_pool_size: int = 5
+    db_pool_size: int = 12
     """``KORPU_DB_POOL_SIZE`` per process (up to twice as many connections with overflow)."""
     log_level: str = "WARNING"
     """``KORPU_LOG_LEVEL`` of every process: quiet under load."""
