@@ -53,8 +53,6 @@ class DeliveredMarks:
         self._waiting: list[str] = []
         self._written: asyncio.Future[None] | None = None
         self._writer: asyncio.Task[None] | None = None
-        self.statements = 0
-        """Statements written so far (for tests and measurement)."""
 
     async def mark(self, event_id: str) -> None:
         """Mark ``event_id`` delivered; returns once the mark is committed, raises if writing failed."""
@@ -90,7 +88,7 @@ class DeliveredMarks:
                         written.set_result(None)
         finally:
             self._writer = None
-            if self._written is not None and self._waiting and self._written.done() is False:
+            if self._written is not None and self._waiting and not self._written.done():
                 # Only when this task itself was cancelled: nothing will write these marks now.
                 self._written.cancel()
                 self._written, self._waiting = None, []
@@ -101,7 +99,6 @@ class DeliveredMarks:
                 _mark_delivered, {"event_ids": event_ids, "worker": self._worker_id, "now": now}
             )
             kept = set(result.scalars())
-        self.statements += 1
         for event_id in event_ids:
             if event_id not in kept:
                 # Our lease ran out and another worker took the event: its outcome wins.
