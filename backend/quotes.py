@@ -17,6 +17,7 @@ from typing import Any
 from litestar.datastructures import State
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from backend.db import reading
 from fx.catalogue import Corridor, PayoutMethod, PayoutOption, SendLimits
 from fx.catalogue_store import load_catalogue
 from fx.convert import Converter, mid_converter
@@ -154,7 +155,7 @@ class QuoteService:
         return mid_converter((await self._current(now)).rates, now)
 
     async def get(self, quote_id: str) -> Quote:
-        async with self._engine.connect() as connection:
+        async with reading(self._engine) as connection:
             return await get_quote(connection, quote_id)
 
     def now(self) -> datetime:

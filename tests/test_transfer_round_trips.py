@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import event
+from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.settings import Settings
@@ -26,6 +27,24 @@ the limits and every monitoring rule read the history in one statement, the rule
 process, both parties' screenings are stored in one statement and the payout takes the partner row
 the transfer read; 17 since the transfer's hold is one statement (``ledger.store_pg_at_once``); 16
 since the transfer row and its timeline are one statement."""
+
+
+@asynccontextmanager
+async def transactions_begun() -> AsyncIterator[list[int]]:
+    """Counts the ``BEGIN``s asyncpg sends inside the block (one element per transaction)."""
+    begun: list[int] = []
+    original = AsyncAdapt_asyncpg_connection._start_transaction
+
+    async def counting(self: AsyncAdapt_asyncpg_connection) -> None:
+        if self.isolation_level != "autocommit":  # SQLAlchemy sends no BEGIN in autocommit mode
+            begun.append(1)
+        await original(self)
+
+    AsyncAdapt_asyncpg_connection._start_transaction = counting  # type: ignore[method-assign]
+    try:
+        yield begun
+    finally:
+        AsyncAdapt_asyncpg_connection._start_transaction = original  # type: ignore[method-assign]
 
 
 @asynccontextmanager
@@ -60,9 +79,12 @@ async def test_a_transfer_costs_a_bounded_number_of_round_trips(
         assert warm_up.status_code == 201, warm_up.text
         quote = await world.quote(sender, "1200.00")
 
-        async with statements_run(engine) as statements:
+        async with statements_run(engine) as statements, transactions_begun() as begun:
             response = await world.send(sender, quote["id"], recipient_id)
         assert response.status_code == 201, response.text
+        # The access token's session is read outside any transaction (backend.db.reading): the
+        # transfer's own transaction is the only BEGIN and COMMIT (two more round trips each).
+        assert len(begun) == 1
         assert response.json()["status"] == "sent_to_partner"
         assert len(statements) <= BUDGET, "\n".join(statements)
 
@@ -90,9 +112,10 @@ async def test_a_payout_confirmation_costs_a_bounded_number_of_round_trips(
             f"/partner/v1/payouts/{first['id']}/confirm", json={"partnerReference": "b-1"}
         )
         assert warmed.status_code == 200, warmed.text
-        async with statements_run(engine) as statements:
+        async with statements_run(engine) as statements, transactions_begun() as begun:
             done = await world.bank.post(
                 f"/partner/v1/payouts/{second['id']}/confirm", json={"partnerReference": "b-2"}
             )
         assert done.status_code == 200, done.text
+        assert len(begun) == 1  # the key check and the nonce need none; the confirmation one
         assert len(statements) <= CONFIRM_BUDGET, "\n".join(statements)

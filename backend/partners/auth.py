@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.clock import as_utc
+from backend.db import reading, single_statement
 from backend.partners.credentials import PartnerSecrets
 from backend.partners.signing import SIGNATURE_TOLERANCE_SECONDS, parse_signature_header, request_signature
 from backend.partners.tables import partner_api_keys, partner_request_nonces, partners
@@ -125,7 +126,7 @@ async def authenticate(
     if abs(clock - timestamp) > SIGNATURE_TOLERANCE_SECONDS:
         raise _unauthorized("signature_expired", "The signature's timestamp is over 5 minutes from ours.")
     moment = datetime.fromtimestamp(clock, UTC)
-    async with engine.connect() as conn:
+    async with reading(engine) as conn:
         row = (await conn.execute(_key_and_partner, {"key_id": key_id})).mappings().first()
     if (
         row is None
@@ -146,9 +147,8 @@ async def authenticate(
     remembered = {"key_id": key_id, "signature": matching, "expires_at": expires, "now": moment}
     try:
         if engine.dialect.name == "postgresql":
-            async with engine.connect() as conn:
-                autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
-                await autocommit.execute(_sweep_and_remember, remembered)
+            async with single_statement(engine) as conn:
+                await conn.execute(_sweep_and_remember, remembered)
         else:
             async with engine.begin() as conn:
                 await conn.execute(_forget_old_nonces, {"now": moment})

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from backend.db import single_statement
+from backend.db import reading, single_statement
 from backend.outbox.delivery import DeliveryDeferred, DeliveryFailed
 from backend.outbox.events import StoredEvent
 from backend.partners.credentials import PartnerSecrets
@@ -61,7 +61,7 @@ class WebhookHandler:
     """Calls partners."""
 
     async def deliver(self, event: StoredEvent) -> None:
-        async with self.engine.connect() as conn:
+        async with reading(self.engine) as conn:
             try:
                 partner, secrets = await partner_for_delivery(conn, event.target, self.keys)
             except PartnerNotFound:
@@ -85,7 +85,7 @@ class PayoutPushHandler:
     """Calls partners."""
 
     async def deliver(self, event: StoredEvent) -> None:
-        async with self.engine.connect() as conn:
+        async with reading(self.engine) as conn:
             try:
                 partner, secrets = await partner_for_delivery(conn, event.target, self.keys)
                 payout, beneficiary = await get_payout_for_partner(
