@@ -6,8 +6,8 @@ from typing import Any
 
 from litestar import Controller, Response, get
 from litestar.datastructures import State
-from sqlalchemy import text
 
+from backend.db import reading
 from backend.migrate import current_revision, head_revision
 
 __all__ = ["HealthController"]
@@ -29,8 +29,7 @@ class HealthController(Controller):
     async def ready(self, state: State) -> Response[dict[str, Any]]:
         head = head_revision()
         try:
-            async with state.engine.connect() as connection:
-                await connection.execute(text("SELECT 1"))
+            async with reading(state.engine) as connection:
                 current = await current_revision(connection)
         except Exception:  # the probe reports, it does not raise
             return Response({"status": "unavailable", "database": "unreachable"}, status_code=503)
