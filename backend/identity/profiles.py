@@ -11,6 +11,7 @@ from datetime import date, datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from backend.db import reading
 from backend.i18n import SUPPORTED_LANGUAGES
 from backend.identity.clock import Clock, utc_now
 from backend.identity.errors import CustomerNotFound, VerifiedProfileLocked
@@ -132,7 +133,7 @@ class ProfileService:
         self._clock = clock
 
     async def get(self, customer_id: int) -> Profile:
-        async with self._engine.connect() as connection:
+        async with reading(self._engine) as connection:
             return await load_profile(connection, self._personal, customer_id)
 
     async def update(self, customer_id: int, changes: ProfileChanges) -> Profile:

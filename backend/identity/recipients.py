@@ -15,6 +15,7 @@ from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from backend.db import reading
 from backend.identity.clock import Clock
 from backend.identity.errors import InvalidCursor, RecipientNotFound
 from backend.identity.keys import PersonalData, SealContext
@@ -235,13 +236,13 @@ class RecipientService:
             return await load_recipient(connection, self._personal, customer_id, recipient_id)
 
     async def get(self, customer_id: int, recipient_id: int) -> Recipient:
-        async with self._engine.connect() as connection:
+        async with reading(self._engine) as connection:
             return await load_recipient(connection, self._personal, customer_id, recipient_id)
 
     async def list(self, customer_id: int, *, cursor: str | None, limit: int) -> RecipientPage:
         before_id = _parse_cursor(cursor)
         limit = max(1, min(limit, MAX_PAGE))
-        async with self._engine.connect() as connection:
+        async with reading(self._engine) as connection:
             records = await repo.list_page(connection, customer_id, before_id=before_id, limit=limit + 1)
         items = [_view(self._personal, record) for record in records[:limit]]
         next_cursor = str(items[-1].id) if len(records) > limit else None
