@@ -45,6 +45,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from backend.deferred_inserts import insert_row
 from backend.schema import metadata
 from compliance.privacy import Sealer
 
@@ -174,8 +175,9 @@ async def store_reply(
 ) -> None:
     """Record the reply, in the same transaction as the work it answers for (sealed when a
     ``sealer`` is given: do so whenever the reply names a person)."""
-    await conn.execute(
-        _insert,
+    await insert_row(
+        conn,
+        idempotency_keys,
         {
             "scope": scope,
             "key": key,

@@ -23,6 +23,7 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from backend.clock import as_utc, utcnow
+from backend.deferred_inserts import insert_row
 from backend.outbox.tables import outbox_events
 
 __all__ = ["OutboxBusy", "OutboxEvent", "StoredEvent", "enqueue", "new_event_id"]
@@ -155,7 +156,7 @@ async def enqueue(
     event_id = new_event_id()
     keys = {"aggregate_type": event.aggregate_type, "aggregate_id": event.aggregate_id}
     if first:
-        await conn.execute(_insert, _row(event_id, keys, 1, event, moment))
+        await insert_row(conn, outbox_events, _row(event_id, keys, 1, event, moment))
         return event_id
     values = _row(event_id, keys, 0, event, moment)
     del values["sequence"]

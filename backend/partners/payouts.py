@@ -27,10 +27,11 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import and_, bindparam, insert, or_, select, update
+from sqlalchemy import and_, bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from backend.clock import as_utc, utcnow
+from backend.deferred_inserts import insert_row
 from backend.outbox.events import OutboxEvent, enqueue
 from backend.partners.outcomes import PayoutOutcomeHandler
 from backend.partners.tables import partner_payouts, partners
@@ -354,7 +355,7 @@ async def create_payout(
         "created_at": moment,
         "updated_at": moment,
     }
-    await conn.execute(insert(partner_payouts).values(**row))
+    await insert_row(conn, partner_payouts, row)
     # The payout as stored, without reading it back.
     payout = Payout.from_row(
         {**row, "lease_until": None, "partner_reference": None, "failure_reason": None, "completed_at": None}

@@ -13,6 +13,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from backend.deferred_inserts import deferring, insert_row
 from backend.transfers.model import TimelineEvent, Transfer, TransferNotFound, TransferStatus
 from backend.transfers.tables import transfer_events, transfers
 from compliance.privacy import Sealer
@@ -103,7 +104,13 @@ async def insert_transfer(
     conn: AsyncConnection, row: dict[str, Any], timeline: Sequence[TimelineEvent] = ()
 ) -> None:
     """A new transfer and the events of its timeline so far (on PostgreSQL one statement, elsewhere
-    one for the transfer and one for all the events)."""
+    one for the transfer and one for all the events; inside a :func:`backend.deferred_inserts` block,
+    with the block's other rows)."""
+    if deferring(conn):
+        await insert_row(conn, transfers, row)
+        for event in timeline:
+            await insert_row(conn, transfer_events, _event_row(row["id"], event))
+        return
     if timeline and conn.dialect.name == "postgresql":
         await conn.execute(
             _insert_transfer_and_timeline,
@@ -117,13 +124,16 @@ async def insert_transfer(
         return
     await conn.execute(_insert_transfer, row)
     if timeline:
-        await conn.execute(
-            _insert_event,
-            [
-                {"transfer_id": row["id"], "status": e.status.value, "code": e.code, "occurred_at": e.at}
-                for e in timeline
-            ],
-        )
+        await conn.execute(_insert_event, [_event_row(row["id"], event) for event in timeline])
+
+
+def _event_row(transfer_id: str, event: TimelineEvent) -> dict[str, Any]:
+    return {
+        "transfer_id": transfer_id,
+        "status": event.status.value,
+        "code": event.code,
+        "occurred_at": event.at,
+    }
 
 
 async def add_event(

@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from backend.chart import customer_wallet, partner_payable
 from backend.compliance_refs import payee_account, payee_ref
+from backend.deferred_inserts import deferred_inserts
 from backend.idempotency import claim, fingerprint, store_reply
 from backend.identity.keys import PersonalData
 from backend.identity.principal import CustomerPrincipal
@@ -197,13 +198,15 @@ class TransferService:
             if replay is not None:
                 return _Created(replay.status_code, replay.body, [], replayed=True)
             assert idempotency_key is not None
-            created, opened, reservation = await self._create_in(
-                conn, principal, quote_id, recipient_id, purpose, convert, now
-            )
-            body = transfer_json(created)
-            await store_reply(
-                conn, scope, idempotency_key, request_hash, 201, body, now=now, sealer=self._sealer
-            )
+            # The payout, outbox events, transfer, timeline and reply: one INSERT (PostgreSQL).
+            async with deferred_inserts(conn):
+                created, opened, reservation = await self._create_in(
+                    conn, principal, quote_id, recipient_id, purpose, convert, now
+                )
+                body = transfer_json(created)
+                await store_reply(
+                    conn, scope, idempotency_key, request_hash, 201, body, now=now, sealer=self._sealer
+                )
             if reservation is not None:
                 await enter()
                 await reservation.post(conn, now)
