@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 
-__all__ = ["CONNECTIONS_PER_CLIENT", "ClientShards", "client_shards"]
+__all__ = ["CONNECTIONS_PER_CLIENT", "ClientShards", "client_shards", "make_shards"]
 
 CONNECTIONS_PER_CLIENT = 4
 """Connections (all kept alive) per client: fewer connections per pool, cheaper requests."""
@@ -41,14 +41,19 @@ class ClientShards:
             await client.aclose()
 
 
-@contextlib.asynccontextmanager
-async def client_shards(concurrency: int, **options: Any) -> AsyncIterator[ClientShards]:
+def make_shards(concurrency: int, **options: Any) -> ClientShards:
     """Clients enough for ``concurrency`` requests at once, each with ``CONNECTIONS_PER_CLIENT``
-    connections; ``options`` go to every ``httpx.AsyncClient``. All are closed on exit."""
+    connections; ``options`` go to every ``httpx.AsyncClient``. Close them with ``aclose``."""
     per_client = CONNECTIONS_PER_CLIENT
     count = max(1, -(-concurrency // per_client))  # ceiling division
     limits = httpx.Limits(max_connections=per_client, max_keepalive_connections=per_client)
-    shards = ClientShards([httpx.AsyncClient(limits=limits, **options) for _ in range(count)])
+    return ClientShards([httpx.AsyncClient(limits=limits, **options) for _ in range(count)])
+
+
+@contextlib.asynccontextmanager
+async def client_shards(concurrency: int, **options: Any) -> AsyncIterator[ClientShards]:
+    """:func:`make_shards`, all closed on exit."""
+    shards = make_shards(concurrency, **options)
     try:
         yield shards
     finally:

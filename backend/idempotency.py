@@ -39,7 +39,6 @@ from sqlalchemy import (
     String,
     Table,
     bindparam,
-    insert,
     select,
     text,
 )
@@ -121,7 +120,6 @@ _lookup = select(
     idempotency_keys.c.request_hash, idempotency_keys.c.status_code, idempotency_keys.c.body
 ).where(idempotency_keys.c.scope == bindparam("scope"), idempotency_keys.c.key == bindparam("key"))
 _try_lock = text("SELECT pg_try_advisory_xact_lock(:lock_id)")
-_insert = insert(idempotency_keys)
 _SEALED = "sealed"
 _REPLY_CONTEXT = "idempotency.reply"
 

@@ -3,19 +3,18 @@ all or nothing; outside a block (and on SQLite) a row is inserted at once."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.deferred_inserts import deferred_inserts, deferring, insert_row
 from backend.idempotency import idempotency_keys
 from backend.transfers.tables import transfer_events
+from tests.statements import statements_run
 
 NOW = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
 
@@ -35,21 +34,6 @@ def timeline_event(status: str) -> dict[str, Any]:
     return {"transfer_id": "tr-1", "status": status, "code": None, "occurred_at": NOW}
 
 
-@asynccontextmanager
-async def inserts_sent(engine: AsyncEngine) -> AsyncIterator[list[str]]:
-    sent: list[str] = []
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        if "INSERT" in statement.upper():
-            sent.append(statement)
-
-    event.listen(engine.sync_engine, "before_cursor_execute", count)
-    try:
-        yield sent
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", count)
-
-
 async def counts(engine: AsyncEngine) -> tuple[int, int]:
     async with engine.connect() as conn:
         replies = (await conn.execute(select(func.count()).select_from(idempotency_keys))).scalar_one()
@@ -58,7 +42,7 @@ async def counts(engine: AsyncEngine) -> tuple[int, int]:
 
 
 async def test_rows_of_several_tables_are_written_together(engine: AsyncEngine) -> None:
-    async with inserts_sent(engine) as sent, engine.begin() as conn:
+    async with statements_run(engine) as sent, engine.begin() as conn:
         async with deferred_inserts(conn):
             assert deferring(conn) == (engine.dialect.name == "postgresql")
             for status in ("created", "funds_reserved", "sent_to_partner"):
@@ -66,7 +50,8 @@ async def test_rows_of_several_tables_are_written_together(engine: AsyncEngine) 
             await insert_row(conn, idempotency_keys, reply("k-1"))
         assert not deferring(conn)
     assert await counts(engine) == (1, 3)
-    assert len(sent) == (1 if engine.dialect.name == "postgresql" else 4)
+    inserts = [statement for statement in sent if "INSERT" in statement]
+    assert len(inserts) == (1 if engine.dialect.name == "postgresql" else 4)
     async with engine.connect() as conn:
         by_id = select(transfer_events.c.status).order_by(transfer_events.c.id)
         statuses = list((await conn.execute(by_id)).scalars())

@@ -11,7 +11,6 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import event as sa_event
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -21,6 +20,7 @@ from backend.outbox.delivery import DeliveryDeferred, DeliveryFailed, Dispatcher
 from backend.outbox.events import OutboxEvent, StoredEvent, enqueue
 from backend.outbox.tables import outbox_events
 from backend.outbox.worker import OutboxWorker, WorkerConfig, backoff_delay
+from tests.statements import statements_run
 
 FAST = WorkerConfig(base_delay_seconds=0, max_attempts=3, poll_interval_seconds=0.01)
 
@@ -192,17 +192,9 @@ async def test_deliveries_that_finish_together_are_marked_delivered_in_one_state
     """Each mark was a commit of its own (a wait for the disk); a busy worker now commits once for
     the deliveries that finish together, and each is still marked only once it is delivered."""
     ids = [await add(engine, f"tr_{n}", "transfer.created") for n in range(8)]
-    marks: list[str] = []
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        if statement.lstrip().upper().startswith("UPDATE OUTBOX_EVENTS SET STATUS"):
-            marks.append(statement)
-
-    sa_event.listen(engine.sync_engine, "before_cursor_execute", count)
-    try:
+    async with statements_run(engine) as sent:
         assert await worker(engine, Recorder()).run_once() == 8
-    finally:
-        sa_event.remove(engine.sync_engine, "before_cursor_execute", count)
+    marks = [s for s in sent if s.upper().startswith("UPDATE OUTBOX_EVENTS SET STATUS")]
     assert len(marks) == 1
     async with engine.connect() as conn:
         rows = (

@@ -9,15 +9,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 import pytest
-from sqlalchemy import event
 from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.settings import Settings
 from tests.signin import SignedIn
+from tests.statements import statements_run
 from tests.transfer_support import World, transfer_world
 
 IBAN = "AZ21NABZ00000000137010001944"
@@ -49,21 +48,6 @@ async def transactions_begun() -> AsyncIterator[list[int]]:
         AsyncAdapt_asyncpg_connection._start_transaction = original  # type: ignore[method-assign]
 
 
-@asynccontextmanager
-async def statements_run(engine: AsyncEngine) -> AsyncIterator[list[str]]:
-    """The statements sent to the database inside the block, each shortened to 100 characters."""
-    statements: list[str] = []
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        statements.append(" ".join(statement.split())[:100])
-
-    event.listen(engine.sync_engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", count)
-
-
 async def sender_paying_a_bank_account(world: World) -> tuple[SignedIn, int]:
     """A funded sender with a recipient paid into a bank account (through the partner)."""
     sender = await world.customer()
@@ -88,7 +72,7 @@ async def test_a_transfer_costs_a_bounded_number_of_round_trips(
         # transfer's own transaction is the only BEGIN and COMMIT (two more round trips each).
         assert len(begun) == 1
         assert response.json()["status"] == "sent_to_partner"
-        assert len(statements) <= BUDGET, "\n".join(statements)
+        assert len(statements) <= BUDGET, "\n".join(s[:100] for s in statements)
 
 
 CONFIRM_BUDGET = 9
@@ -120,4 +104,4 @@ async def test_a_payout_confirmation_costs_a_bounded_number_of_round_trips(
             )
         assert done.status_code == 200, done.text
         assert len(begun) == 1  # the key check and the nonce need none; the confirmation one
-        assert len(statements) <= CONFIRM_BUDGET, "\n".join(statements)
+        assert len(statements) <= CONFIRM_BUDGET, "\n".join(s[:100] for s in statements)

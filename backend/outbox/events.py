@@ -101,7 +101,6 @@ class StoredEvent:
         )
 
 
-_insert = insert(outbox_events)
 # The next event of a stream, its sequence number computed by the INSERT itself (one round trip).
 _next_in_stream = (
     select(func.coalesce(func.max(outbox_events.c.sequence), 0) + 1)

@@ -28,7 +28,7 @@ from typing import Any
 import httpx
 from litestar import Litestar, Request, Response, get, post
 
-from backend.http_shards import CONNECTIONS_PER_CLIENT, ClientShards
+from backend.http_shards import ClientShards, make_shards
 from backend.partners.client import PartnerAuth
 from backend.partners.signing import WebhookVerificationError, verify_webhook
 
@@ -105,13 +105,8 @@ class MockBank:
         credentials set by then."""
         if self._clients is None:
             auth = PartnerAuth(self.config.key_id, self.config.api_secret)
-            per_client = CONNECTIONS_PER_CLIENT
-            limits = httpx.Limits(max_connections=per_client, max_keepalive_connections=per_client)
-            self._clients = ClientShards(
-                [
-                    httpx.AsyncClient(base_url=self.config.api_url, auth=auth, timeout=10, limits=limits)
-                    for _ in range(_CALLBACKS_AT_ONCE // per_client)
-                ]
+            self._clients = make_shards(
+                _CALLBACKS_AT_ONCE, base_url=self.config.api_url, auth=auth, timeout=10
             )
         return self._clients.next()
 

@@ -8,8 +8,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, String, and_, bindparam, func, insert, or_, select, true, update
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import and_, bindparam, insert, or_, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -37,28 +36,6 @@ RECIPIENT_CONTEXT = "transfers.recipient"
 
 _insert_transfer = insert(transfers)
 _insert_event = insert(transfer_events)
-_new_transfer = (
-    insert(transfers)
-    .values({column.name: bindparam(column.name, type_=column.type) for column in transfers.c})
-    .returning(transfers.c.id)
-    .cte("new_transfer")
-)
-_timeline = (
-    func.unnest(
-        bindparam("event_statuses", type_=ARRAY(String)),
-        bindparam("event_codes", type_=ARRAY(String)),
-        bindparam("event_times", type_=ARRAY(DateTime(timezone=True))),
-    )
-    .table_valued("status", "code", "occurred_at", with_ordinality="ord")
-    .render_derived(name="timeline")
-)
-_insert_transfer_and_timeline = insert(transfer_events).from_select(
-    ["transfer_id", "status", "code", "occurred_at"],
-    select(_new_transfer.c.id, _timeline.c.status, _timeline.c.code, _timeline.c.occurred_at)
-    .select_from(_new_transfer.join(_timeline, true()))
-    .order_by(_timeline.c.ord),
-)
-"""PostgreSQL: a new transfer and its timeline so far in one statement (the events in order)."""
 _by_id = select(transfers).where(transfers.c.id == bindparam("transfer_id"))
 _by_payout = select(transfers).where(transfers.c.payout_id == bindparam("payout_id"))
 _events = (
@@ -103,24 +80,13 @@ def _aware(moment: datetime) -> datetime:
 async def insert_transfer(
     conn: AsyncConnection, row: dict[str, Any], timeline: Sequence[TimelineEvent] = ()
 ) -> None:
-    """A new transfer and the events of its timeline so far (on PostgreSQL one statement, elsewhere
-    one for the transfer and one for all the events; inside a :func:`backend.deferred_inserts` block,
-    with the block's other rows)."""
+    """A new transfer and the events of its timeline so far: inside a
+    :func:`backend.deferred_inserts.deferred_inserts` block (a transfer's creation on PostgreSQL)
+    with the block's other rows, elsewhere one statement for the transfer and one for the events."""
     if deferring(conn):
         await insert_row(conn, transfers, row)
         for event in timeline:
             await insert_row(conn, transfer_events, _event_row(row["id"], event))
-        return
-    if timeline and conn.dialect.name == "postgresql":
-        await conn.execute(
-            _insert_transfer_and_timeline,
-            {
-                **row,
-                "event_statuses": [event.status.value for event in timeline],
-                "event_codes": [event.code for event in timeline],
-                "event_times": [event.at for event in timeline],
-            },
-        )
         return
     await conn.execute(_insert_transfer, row)
     if timeline:
