@@ -23,3 +23,21 @@ async def statements_run(engine: AsyncEngine) -> AsyncIterator[list[str]]:
         yield statements
     finally:
         event.remove(engine.sync_engine, "before_cursor_execute", record)
+
+
+@asynccontextmanager
+async def statements_compiled(engine: AsyncEngine) -> AsyncIterator[list[str]]:
+    """The statements ``engine`` compiled anew inside the block: those SQLAlchemy's statement cache
+    did not hold (a miss) or cannot hold (no cache key). A hot path should have none once warm."""
+    compiled: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, _params: Any, context: Any, _many: bool) -> None:
+        dialect = context.dialect
+        if getattr(context, "cache_hit", None) in (dialect.CACHE_MISS, dialect.NO_CACHE_KEY):
+            compiled.append(" ".join(statement.split()))
+
+    event.listen(engine.sync_engine, "before_cursor_execute", record)
+    try:
+        yield compiled
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", record)
