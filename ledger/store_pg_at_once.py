@@ -82,7 +82,9 @@ _AT_ONCE = text(
     "verdict AS ("
     "  SELECT NOT EXISTS (SELECT 1 FROM legs WHERE account_id IS NULL OR account_currency <> currency"
     "                                          OR (shards > 1 AND shard IS NULL))"
-    "     AND NOT EXISTS (SELECT 1 FROM ledger_entries x WHERE x.id IN (SELECT id FROM batch))"
+    # One primary-key probe per request (OFFSET 0: not turned into a join that may scan the journal).
+    "     AND NOT EXISTS (SELECT 1 FROM batch b"
+    "                      WHERE EXISTS (SELECT 1 FROM ledger_entries x WHERE x.id = b.id OFFSET 0))"
     "     AND NOT EXISTS (SELECT 1 FROM running r"
     "                      WHERE (r.dmnec AND r.debits_all > r.credits_posted)"
     "                         OR (r.cmned AND r.credits_all > r.debits_posted)) AS ok), "

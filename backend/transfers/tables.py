@@ -55,6 +55,8 @@ transfers = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Index("ix_transfers_customer_created", "customer_id", "created_at", "id"),
     Index("ix_transfers_recipient_customer", "recipient_customer_id"),
+    # A partner's confirmation or failure finds its transfer by the payout (once per payout).
+    Index("ix_transfers_payout", "payout_id"),
 )
 
 transfer_events = Table(
