@@ -22,6 +22,7 @@ from backend.outbox.push import DevPushProvider, PushHandler, PushProvider
 from backend.outbox.worker import OutboxWorker, WorkerConfig
 from backend.partners.credentials import PartnerSecrets
 from backend.partners.delivery import PayoutPushHandler, WebhookHandler
+from backend.partners.directory import PartnerDirectory
 from backend.partners.http import HttpPolicy, PartnerHttpClient
 from backend.settings import Settings
 from compliance.privacy import Sealer
@@ -42,10 +43,11 @@ def build_dispatcher(
     """Every channel the outbox delivers to."""
     keys = PartnerSecrets(settings.secrets.secret_key, Sealer(settings.secrets.data_keys))
     http = PartnerHttpClient(client, policy)
+    partners = PartnerDirectory(engine, keys)
     return Dispatcher(
         {
-            "webhook": WebhookHandler(engine, keys, http),
-            "payout": PayoutPushHandler(engine, keys, http),
+            "webhook": WebhookHandler(partners, http),
+            "payout": PayoutPushHandler(engine, keys, http, partners),
             "push": PushHandler(push or DevPushProvider()),
         }
     )

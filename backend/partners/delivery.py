@@ -21,9 +21,10 @@ from backend.db import reading, single_statement
 from backend.outbox.delivery import DeliveryDeferred, DeliveryFailed
 from backend.outbox.events import StoredEvent
 from backend.partners.credentials import PartnerSecrets
+from backend.partners.directory import PartnerDirectory
 from backend.partners.http import CallFailed, CircuitOpen, PartnerHttpClient
 from backend.partners.payouts import PayoutNotFound, PayoutStatus, get_payout_for_partner, mark_sent
-from backend.partners.service import PartnerNotFound, partner_for_delivery
+from backend.partners.service import PartnerNotFound
 from backend.partners.signing import webhook_headers
 
 __all__ = ["PayoutPushHandler", "WebhookHandler", "message_body"]
@@ -53,19 +54,16 @@ async def _send(
 class WebhookHandler:
     """Channel ``webhook:<partner id>``: the event's topic and payload, signed, to the webhook URL."""
 
-    engine: AsyncEngine
-    """Where partners live."""
-    keys: PartnerSecrets
-    """Opens webhook secrets."""
+    partners: PartnerDirectory
+    """The partner and its signing secrets (kept a few seconds)."""
     http: PartnerHttpClient
     """Calls partners."""
 
     async def deliver(self, event: StoredEvent) -> None:
-        async with reading(self.engine) as conn:
-            try:
-                partner, secrets = await partner_for_delivery(conn, event.target, self.keys)
-            except PartnerNotFound:
-                raise DeliveryFailed(f"no partner {event.target}", permanent=True) from None
+        try:
+            partner, secrets = await self.partners.get(event.target)
+        except PartnerNotFound:
+            raise DeliveryFailed(f"no partner {event.target}", permanent=True) from None
         if not partner.webhook_url:
             logger.info("partner takes no webhooks; event dropped", extra={"eventId": event.id})
             return
@@ -80,19 +78,21 @@ class PayoutPushHandler:
     engine: AsyncEngine
     """Where payouts live."""
     keys: PartnerSecrets
-    """Opens webhook secrets and beneficiaries."""
+    """Opens beneficiaries."""
     http: PartnerHttpClient
     """Calls partners."""
+    partners: PartnerDirectory
+    """The partner and its signing secrets (kept a few seconds)."""
 
     async def deliver(self, event: StoredEvent) -> None:
-        async with reading(self.engine) as conn:
-            try:
-                partner, secrets = await partner_for_delivery(conn, event.target, self.keys)
+        try:
+            partner, secrets = await self.partners.get(event.target)
+            async with reading(self.engine) as conn:
                 payout, beneficiary = await get_payout_for_partner(
                     conn, partner.id, event.aggregate_id, self.keys.sealer
                 )
-            except (PartnerNotFound, PayoutNotFound) as exc:
-                raise DeliveryFailed(str(exc), permanent=True) from None
+        except (PartnerNotFound, PayoutNotFound) as exc:
+            raise DeliveryFailed(str(exc), permanent=True) from None
         if payout.status in (PayoutStatus.CONFIRMED, PayoutStatus.FAILED):
             return  # the partner already answered (say, through the pull API): nothing left to ask
         if not partner.payout_url:
