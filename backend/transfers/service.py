@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from backend.chart import customer_wallet, partner_payable
 from backend.compliance_refs import payee_account, payee_ref
-from backend.deferred_inserts import deferred_inserts
+from backend.deferred_inserts import deferred_inserts, insert_row
 from backend.idempotency import claim, fingerprint, store_reply
 from backend.identity.keys import PersonalData
 from backend.identity.principal import CustomerPrincipal
@@ -369,7 +369,7 @@ class TransferService:
         )
         row["hold_entry_id"] = str(hold_id)
         timeline.append(TimelineEvent(_S.FUNDS_RESERVED, now, None))
-        await record_event(conn, facts, now)
+        await record_event(conn, facts, now, insert_row=insert_row)
         if checks.decision == "review":
             await open_alert(
                 conn,

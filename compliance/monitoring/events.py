@@ -7,17 +7,23 @@ transfer (allowed or held for review; a blocked transfer is not recorded), after
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import Table, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from compliance.clock import as_utc, utc_now
 from compliance.tables import monitoring_events
 from ledger.money import Money
 
-__all__ = ["TransferFacts", "record_event"]
+__all__ = ["RowInsert", "TransferFacts", "record_event"]
+
+RowInsert = Callable[[AsyncConnection, Table, Mapping[str, Any]], Awaitable[None]]
+"""Writes one row in the caller's transaction, now or together with its other rows (the transfer
+flow passes one that joins the single ``INSERT`` of a new transfer's rows)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,19 +52,27 @@ class TransferFacts:
 _INSERT = insert(monitoring_events)
 
 
-async def record_event(conn: AsyncConnection, facts: TransferFacts, now: datetime | None = None) -> None:
-    """Append ``facts`` to the history at ``now`` (default: the current time)."""
-    await conn.execute(
-        _INSERT,
-        {
-            "transfer_ref": facts.transfer_ref,
-            "customer_ref": facts.customer_ref,
-            "recipient_ref": facts.recipient_ref,
-            "base_amount_minor": facts.base_amount.minor_units,
-            "base_currency": facts.base_amount.currency,
-            "amount_minor": facts.amount.minor_units,
-            "currency": facts.amount.currency,
-            "country": facts.country,
-            "created_at": as_utc(now or utc_now()),
-        },
-    )
+async def record_event(
+    conn: AsyncConnection,
+    facts: TransferFacts,
+    now: datetime | None = None,
+    *,
+    insert_row: RowInsert | None = None,
+) -> None:
+    """Append ``facts`` to the history at ``now`` (default: the current time), through
+    ``insert_row`` when given (nothing reads the row back in the transaction that writes it)."""
+    row = {
+        "transfer_ref": facts.transfer_ref,
+        "customer_ref": facts.customer_ref,
+        "recipient_ref": facts.recipient_ref,
+        "base_amount_minor": facts.base_amount.minor_units,
+        "base_currency": facts.base_amount.currency,
+        "amount_minor": facts.amount.minor_units,
+        "currency": facts.amount.currency,
+        "country": facts.country,
+        "created_at": as_utc(now or utc_now()),
+    }
+    if insert_row is None:
+        await conn.execute(_INSERT, row)
+    else:
+        await insert_row(conn, monitoring_events, row)
