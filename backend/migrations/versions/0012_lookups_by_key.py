@@ -1,5 +1,6 @@
-"""Look-ups by key that scanned whole tables: the transfer of a payout, a hold's postings, the
-postings check's entry (PostgreSQL plans).
+"""Look-ups by key that scanned whole tables: the transfer of a payout and the postings check's
+entry (PostgreSQL plans; the other statements found with them changed in code, ``ledger/store_pg.py``,
+``ledger/store_pg_at_once.py``, ``backend/partners/auth.py``).
 
 Found with ``auto_explain`` during ``korpu bench e2e`` (docs/performance.md, "Plans that scanned"):
 
