@@ -2,42 +2,44 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-
-@asynccontextmanager
-async def statements_run(engine: AsyncEngine) -> AsyncIterator[list[str]]:
-    """Every statement ``engine`` sends inside the block, its whitespace collapsed, in order."""
-    statements: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        statements.append(" ".join(statement.split()))
-
-    event.listen(engine.sync_engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", record)
+Keep = Callable[[Any], bool]
+"""Whether to record a statement, given its execution context."""
 
 
 @asynccontextmanager
-async def statements_compiled(engine: AsyncEngine) -> AsyncIterator[list[str]]:
-    """The statements ``engine`` compiled anew inside the block: those SQLAlchemy's statement cache
-    did not hold (a miss) or cannot hold (no cache key). A hot path should have none once warm."""
-    compiled: list[str] = []
+async def _recording(engine: AsyncEngine, keep: Keep) -> AsyncIterator[list[str]]:
+    """The statements ``engine`` sends inside the block that ``keep`` accepts, whitespace collapsed."""
+    recorded: list[str] = []
 
     def record(_conn: Any, _cursor: Any, statement: str, _params: Any, context: Any, _many: bool) -> None:
-        dialect = context.dialect
-        if getattr(context, "cache_hit", None) in (dialect.CACHE_MISS, dialect.NO_CACHE_KEY):
-            compiled.append(" ".join(statement.split()))
+        if keep(context):
+            recorded.append(" ".join(statement.split()))
 
     event.listen(engine.sync_engine, "before_cursor_execute", record)
     try:
-        yield compiled
+        yield recorded
     finally:
         event.remove(engine.sync_engine, "before_cursor_execute", record)
+
+
+def statements_run(engine: AsyncEngine) -> AbstractAsyncContextManager[list[str]]:
+    """Every statement ``engine`` sends inside the block, its whitespace collapsed, in order."""
+    return _recording(engine, lambda _context: True)
+
+
+def _compiled_anew(context: Any) -> bool:
+    dialect = context.dialect
+    return getattr(context, "cache_hit", None) in (dialect.CACHE_MISS, dialect.NO_CACHE_KEY)
+
+
+def statements_compiled(engine: AsyncEngine) -> AbstractAsyncContextManager[list[str]]:
+    """The statements ``engine`` compiled anew inside the block: those SQLAlchemy's statement cache
+    did not hold (a miss) or cannot hold (no cache key). A hot path should have none once warm."""
+    return _recording(engine, _compiled_anew)

@@ -36,7 +36,7 @@ class PartnerDirectory:
     """How long a partner read from the database is used before it is read again."""
     clock: Callable[[], float] = time.monotonic
     """Seconds, for the lifetime (tests pass their own)."""
-    _known: dict[str, tuple[float, Partner, list[str]]] = field(default_factory=dict)
+    _known: dict[str, tuple[float, Partner, list[str]]] = field(default_factory=dict, init=False, repr=False)
 
     async def get(self, partner_id: str) -> tuple[Partner, list[str]]:
         """The partner and the secrets to sign a message to it; raises ``PartnerNotFound``."""
