@@ -92,7 +92,12 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
     settings = settings or get_settings()
     configure_logging(settings.log_level)
     owns_engine = engine is None
-    engine = engine or create_engine(settings.database_url, pool_size=settings.db_pool_size)
+    # No overflow: a request past the pool waits for a connection (up to 30 s) rather than opening
+    # one for a moment and closing it again. Under load that churn cost a new PostgreSQL backend,
+    # a refused TLS attempt and asyncpg's type introspection every few requests, and every statement
+    # prepared afresh on the new connection (docs/performance.md). No request holds two
+    # connections at once (tests/test_one_connection.py), so waiting cannot deadlock.
+    engine = engine or create_engine(settings.database_url, pool_size=settings.db_pool_size, max_overflow=0)
     stores = store_registry(settings)
     state = State(
         {"settings": settings, "engine": engine, "identity": build_identity(settings, engine, stores)}

@@ -27,11 +27,17 @@ def is_sqlite(engine: AsyncEngine | AsyncConnection) -> bool:
 
 
 def create_engine(
-    url: str, *, pool_size: int = 20, max_overflow: int | None = None, null_pool: bool = False
+    url: str,
+    *,
+    pool_size: int = 20,
+    max_overflow: int | None = None,
+    pool_timeout: float = 30.0,
+    null_pool: bool = False,
 ) -> AsyncEngine:
     """An engine for ``url``; on SQLite with the pragmas and locking described above. The pool keeps
     ``pool_size`` connections and opens up to ``max_overflow`` more (default: as many) for bursts,
-    closing those again when they come back."""
+    closing those again when they come back; past that a caller waits up to ``pool_timeout``
+    seconds for one."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database or ""
@@ -58,7 +64,11 @@ def create_engine(
     if null_pool:
         options["poolclass"] = NullPool
     else:
-        options.update(pool_size=pool_size, max_overflow=pool_size if max_overflow is None else max_overflow)
+        options.update(
+            pool_size=pool_size,
+            max_overflow=pool_size if max_overflow is None else max_overflow,
+            pool_timeout=pool_timeout,
+        )
     return create_async_engine(url, **options)
 
 

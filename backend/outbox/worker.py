@@ -23,8 +23,22 @@ import socket
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Update, and_, bindparam, exists, select, update
+from sqlalchemy import (
+    ARRAY,
+    Select,
+    String,
+    Update,
+    and_,
+    any_,
+    bindparam,
+    exists,
+    func,
+    literal_column,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.clock import utcnow
@@ -67,21 +81,26 @@ def backoff_delay(attempts: int, config: WorkerConfig, rng: random.Random | None
 
 
 _earlier = outbox_events.alias("earlier")
+_earlier_undelivered: Select[Any] = (
+    select(literal_column("1"))
+    .where(
+        _earlier.c.aggregate_type == outbox_events.c.aggregate_type,
+        _earlier.c.aggregate_id == outbox_events.c.aggregate_id,
+        _earlier.c.destination == outbox_events.c.destination,
+        _earlier.c.sequence < outbox_events.c.sequence,
+        _earlier.c.status != "delivered",
+    )
+    # OFFSET 0: a probe of the stream index per candidate, never a join that may read the whole
+    # outbox once per candidate (docs/performance.md, "Plans that scanned").
+    .offset(literal_column("0"))
+)
 _claimable = (
     select(outbox_events.c.id)
     .where(
         outbox_events.c.status == "pending",
         outbox_events.c.next_attempt_at <= bindparam("now"),
         (outbox_events.c.locked_until.is_(None)) | (outbox_events.c.locked_until <= bindparam("now")),
-        ~exists().where(
-            and_(
-                _earlier.c.aggregate_type == outbox_events.c.aggregate_type,
-                _earlier.c.aggregate_id == outbox_events.c.aggregate_id,
-                _earlier.c.destination == outbox_events.c.destination,
-                _earlier.c.sequence < outbox_events.c.sequence,
-                _earlier.c.status != "delivered",
-            )
-        ),
+        ~exists(_earlier_undelivered),
     )
     .order_by(outbox_events.c.next_attempt_at, outbox_events.c.created_at, outbox_events.c.id)
     .limit(bindparam("limit"))
@@ -99,7 +118,10 @@ _lease = (
 )
 _claim_and_lease = (
     update(outbox_events)
-    .where(outbox_events.c.id.in_(_claimable.scalar_subquery()))
+    # = ANY(ARRAY(sub-select)): the claimed ids are collected first, then leased through the
+    # primary key. As ``IN (sub-select)`` the generic plan joined the claim to a scan of every
+    # event, delivered ones included, on every claim.
+    .where(outbox_events.c.id == any_(func.array(_claimable.scalar_subquery(), type_=ARRAY(String))))
     .values(
         locked_by=bindparam("worker"), locked_until=bindparam("until"), attempts=outbox_events.c.attempts + 1
     )
