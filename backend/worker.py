@@ -1,7 +1,8 @@
 """The outbox worker process: the composition root of every delivery channel.
 
 ``korpu worker`` builds one :class:`~backend.outbox.worker.OutboxWorker` with the ``webhook``,
-``payout`` and ``push`` channels over one shared HTTP client, and runs it until SIGINT/SIGTERM.
+``payout`` and ``push`` channels over one shared HTTP session (:mod:`backend.http_post`), and runs
+it until SIGINT/SIGTERM.
 """
 
 from __future__ import annotations
@@ -11,11 +12,10 @@ import contextlib
 import logging
 import signal
 
-import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.db import create_engine
-from backend.http_shards import ClientShards, client_shards
+from backend.http_post import AiohttpPoster, Poster
 from backend.logs import configure_logging
 from backend.outbox.delivery import Dispatcher
 from backend.outbox.push import DevPushProvider, PushHandler, PushProvider
@@ -35,14 +35,14 @@ logger = logging.getLogger("korpu.worker")
 def build_dispatcher(
     engine: AsyncEngine,
     settings: Settings,
-    client: httpx.AsyncClient | ClientShards,
+    poster: Poster,
     *,
     push: PushProvider | None = None,
     policy: HttpPolicy | None = None,
 ) -> Dispatcher:
     """Every channel the outbox delivers to."""
     keys = PartnerSecrets(settings.secrets.secret_key, Sealer(settings.secrets.data_keys))
-    http = PartnerHttpClient(client, policy)
+    http = PartnerHttpClient(poster, policy)
     partners = PartnerDirectory(engine, keys)
     return Dispatcher(
         {
@@ -66,11 +66,9 @@ async def run_worker(settings: Settings, config: WorkerConfig, *, once: bool = F
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(signum, stop.set)
     try:
-        # Deliveries under way spread over small clients, every connection kept alive (one client
-        # keeps 20 and closes the rest after each request, and its cost per request grows with
-        # the requests it carries: backend.http_shards).
-        async with client_shards(config.batch_size, follow_redirects=False) as client:
-            worker = OutboxWorker(engine, build_dispatcher(engine, settings, client), config)
+        # One kept-alive connection per delivery under way (backend.http_post: aiohttp, for its cost).
+        async with AiohttpPoster(connections=config.batch_size) as poster:
+            worker = OutboxWorker(engine, build_dispatcher(engine, settings, poster), config)
             if once:
                 return await worker.run_once()
             logger.info("outbox worker started", extra={"workerId": worker.worker_id})

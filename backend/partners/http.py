@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 import httpx
 
 from backend.clock import utcnow
-from backend.http_shards import ClientShards
+from backend.http_post import HttpxPoster, PostConnectionFailed, Poster, PostTimedOut, Timeouts
 
 __all__ = ["CallFailed", "CircuitBreaker", "CircuitOpen", "HttpPolicy", "PartnerHttpClient"]
 
@@ -105,51 +105,45 @@ class CircuitBreaker:
 
 
 class PartnerHttpClient:
-    """POSTs to partners through one shared ``httpx.AsyncClient``, or several taken in turn
-    (:mod:`backend.http_shards`: cheaper when many requests are in flight)."""
+    """POSTs to partners through a :class:`~backend.http_post.Poster` (the processes give an
+    aiohttp one; an ``httpx.AsyncClient``, as tests give, is wrapped in an ``HttpxPoster``)."""
 
-    def __init__(self, client: httpx.AsyncClient | ClientShards, policy: HttpPolicy | None = None) -> None:
-        self.shards = client if isinstance(client, ClientShards) else ClientShards([client])
+    def __init__(self, poster: Poster | httpx.AsyncClient, policy: HttpPolicy | None = None) -> None:
+        self.poster: Poster = HttpxPoster(poster) if isinstance(poster, httpx.AsyncClient) else poster
         self.policy = policy or HttpPolicy()
         self.breaker = CircuitBreaker(
             self.policy.breaker_threshold, timedelta(seconds=self.policy.breaker_cooldown_seconds)
         )
-        self._timeout = httpx.Timeout(
-            self.policy.read_timeout_seconds, connect=self.policy.connect_timeout_seconds
+        self._timeouts = Timeouts(
+            connect_seconds=self.policy.connect_timeout_seconds, read_seconds=self.policy.read_timeout_seconds
         )
 
-    async def post(
-        self, partner_id: str, url: str, body: bytes, headers: Mapping[str, str]
-    ) -> httpx.Response:
-        """POST ``body`` to ``url``: the 2xx response, or :class:`CallFailed` / :class:`CircuitOpen`."""
+    async def post(self, partner_id: str, url: str, body: bytes, headers: Mapping[str, str]) -> int:
+        """POST ``body`` to ``url``: the 2xx status, or :class:`CallFailed` / :class:`CircuitOpen`."""
         self.breaker.before_call(partner_id, utcnow())
         try:
-            response = await self._post_with_retries(url, body, headers)
+            status = await self._post_with_retries(url, body, headers)
         except CallFailed:
             self.breaker.failed(partner_id, utcnow())
             raise
         self.breaker.succeeded(partner_id)
-        return response
+        return status
 
-    async def _post_with_retries(self, url: str, body: bytes, headers: Mapping[str, str]) -> httpx.Response:
+    async def _post_with_retries(self, url: str, body: bytes, headers: Mapping[str, str]) -> int:
         last: CallFailed | None = None
+        sent = {**headers, "content-type": "application/json"}
         for attempt in range(1, self.policy.tries + 1):
             try:
-                response = await self.shards.next().post(
-                    url,
-                    content=body,
-                    headers={**headers, "content-type": "application/json"},
-                    timeout=self._timeout,
-                )
-            except httpx.TimeoutException:
+                status = await self.poster.post(url, body, sent, self._timeouts)
+            except PostTimedOut:
                 last = CallFailed("timed out")
-            except httpx.TransportError as exc:
-                last = CallFailed(f"connection failed: {type(exc).__name__}")
+            except PostConnectionFailed as exc:
+                last = CallFailed(f"connection failed: {exc}")
             else:
-                if 200 <= response.status_code < 300:
-                    return response
-                last = CallFailed(f"partner answered {response.status_code}", status=response.status_code)
-                if response.status_code not in _RETRYABLE_STATUS:
+                if 200 <= status < 300:
+                    return status
+                last = CallFailed(f"partner answered {status}", status=status)
+                if status not in _RETRYABLE_STATUS:
                     raise last
             if attempt < self.policy.tries:
                 pause = min(

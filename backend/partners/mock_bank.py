@@ -24,13 +24,14 @@ import time
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from litestar import Litestar, Request, Response, get, post
 
-from backend.http_shards import ClientShards, make_shards
+from backend.http_post import AiohttpPoster, PostConnectionFailed, PostTimedOut, Timeouts
 from backend.partners.client import PartnerAuth
-from backend.partners.signing import WebhookVerificationError, verify_webhook
+from backend.partners.signing import WebhookVerificationError, request_signature_header, verify_webhook
 
 __all__ = ["MockBank", "MockBankConfig", "PayoutRecord", "decide"]
 
@@ -38,6 +39,7 @@ logger = logging.getLogger("korpu.mock_bank")
 
 _CALLBACKS_AT_ONCE = 64
 """Call-backs the bank expects to have in flight at most (the outbox worker delivers 64 at once)."""
+_CALLBACK_TIMEOUTS = Timeouts(connect_seconds=10, read_seconds=10)
 
 
 @dataclass
@@ -97,23 +99,29 @@ class MockBank:
     payouts: dict[str, PayoutRecord] = field(default_factory=dict)
     """Every payout id an instruction named: how often (a second distinct instruction is a duplicate)."""
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
-    _clients: ClientShards | None = None
+    _poster: AiohttpPoster = field(default_factory=lambda: AiohttpPoster(_CALLBACKS_AT_ONCE))
 
-    def _api(self) -> httpx.AsyncClient:
-        """A client for the next call-back: call-backs go out as fast as payouts arrive, so they
-        are spread over small clients (:mod:`backend.http_shards`), made on first use with the
-        credentials set by then."""
-        if self._clients is None:
-            auth = PartnerAuth(self.config.key_id, self.config.api_secret)
-            self._clients = make_shards(
-                _CALLBACKS_AT_ONCE, base_url=self.config.api_url, auth=auth, timeout=10
-            )
-        return self._clients.next()
+    async def _call_back(self, path: str, document: dict[str, Any]) -> int | None:
+        """POST ``document`` to our partner API, signed as :class:`PartnerAuth` signs; the status,
+        or ``None`` when our API could not be reached. (Call-backs go out as fast as payouts arrive:
+        through aiohttp, :mod:`backend.http_post`.)"""
+        body = json.dumps(document).encode()
+        url = self.config.api_url.rstrip("/") + path
+        target = urlsplit(url).path  # what goes on the wire, any prefix of api_url included
+        headers = {
+            "Korpu-Key": self.config.key_id,
+            "Korpu-Signature": request_signature_header(
+                self.config.api_secret, int(time.time()), "POST", target, body
+            ),
+            "content-type": "application/json",
+        }
+        try:
+            return await self._poster.post(url, body, headers, _CALLBACK_TIMEOUTS)
+        except (PostTimedOut, PostConnectionFailed):
+            return None
 
     async def aclose(self) -> None:
-        if self._clients is not None:
-            await self._clients.aclose()
-            self._clients = None
+        await self._poster.aclose()
 
     def _verify(self, request_headers: Any, body: bytes) -> str:
         headers = {
@@ -167,13 +175,9 @@ class MockBank:
             if reason
             else ("confirm", {"partnerReference": f"MOCK-{payout['id'][-8:]}"})
         )
-        client = self._api()
         for attempt in range(self.config.callback_attempts):
-            try:
-                response = await client.post(f"/partner/v1/payouts/{payout['id']}/{action}", json=body)
-            except httpx.TransportError:
-                response = None
-            if response is not None and response.status_code in (200, 409):
+            status = await self._call_back(f"/partner/v1/payouts/{payout['id']}/{action}", body)
+            if status in (200, 409):
                 self.outcomes[payout["id"]] = "confirmed" if action == "confirm" else f"failed: {reason}"
                 return
             await asyncio.sleep(min(0.2 * 2**attempt, 5.0))
