@@ -75,7 +75,10 @@ class AiohttpPoster:
 
     async def post(self, url: str, body: bytes, headers: Mapping[str, str], timeouts: Timeouts) -> int:
         timeout = aiohttp.ClientTimeout(
-            sock_connect=timeouts.connect_seconds, sock_read=timeouts.read_seconds
+            # A whole try is bounded too: an answer that trickles in must not outlast the lease.
+            total=timeouts.connect_seconds + timeouts.read_seconds,
+            sock_connect=timeouts.connect_seconds,
+            sock_read=timeouts.read_seconds,
         )
         try:
             async with self._open().post(

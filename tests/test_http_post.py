@@ -22,9 +22,10 @@ class Receiver:
     """An HTTP/1.1 server that answers each request with the next status of ``statuses`` (the
     last one repeated), or never, and counts connections and requests."""
 
-    def __init__(self, statuses: list[int], *, silent: bool = False) -> None:
+    def __init__(self, statuses: list[int], *, silent: bool = False, trickle: bool = False) -> None:
         self.statuses = statuses
         self.silent = silent
+        self.trickle = trickle
         self.connections = 0
         self.requests: list[tuple[str, bytes]] = []
 
@@ -41,6 +42,12 @@ class Receiver:
                 self.requests.append((lines[0], body))
                 if self.silent:
                     await asyncio.sleep(3600)
+                if self.trickle:  # an answer that never stops coming, a byte at a time
+                    writer.write(b"HTTP/1.1 200 X\r\nContent-Length: 1000\r\n\r\n")
+                    for _ in range(1000):
+                        writer.write(b"x")
+                        await writer.drain()
+                        await asyncio.sleep(0.05)
                 status = self.statuses[min(len(self.requests), len(self.statuses)) - 1]
                 extra = "Location: http://127.0.0.1:9/elsewhere\r\n" if status in (301, 302) else ""
                 writer.write(f"HTTP/1.1 {status} X\r\nContent-Length: 2\r\n{extra}\r\n{{}}".encode())
@@ -99,6 +106,15 @@ async def test_a_refused_connection_and_a_silent_receiver_are_told_apart() -> No
         async with receiving(Receiver([200], silent=True)) as url:
             with pytest.raises(PostTimedOut):
                 await poster.post(url, b"{}", {}, Timeouts(connect_seconds=1, read_seconds=0.2))
+
+
+async def test_an_answer_that_trickles_in_is_cut_off() -> None:
+    """Each byte comes well within the read timeout; the whole try is bounded all the same."""
+    async with receiving(Receiver([200], trickle=True)) as url, AiohttpPoster(connections=1) as poster:
+        started = asyncio.get_running_loop().time()
+        with pytest.raises(PostTimedOut):
+            await poster.post(url, b"{}", {}, Timeouts(connect_seconds=0.3, read_seconds=0.5))
+        assert asyncio.get_running_loop().time() - started < 2
 
 
 async def test_the_partner_client_retries_a_busy_partner_through_aiohttp() -> None:
