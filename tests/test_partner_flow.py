@@ -72,6 +72,7 @@ async def _world(engine: AsyncEngine, settings: Settings, mode: str) -> AsyncIte
             )
             yield World(engine, settings, bank, partner.id, outcomes, worker)
             await bank.wait_idle()
+    await bank.aclose()
 
 
 @pytest.fixture

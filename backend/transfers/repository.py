@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, insert, or_, select, update
+from sqlalchemy import and_, bindparam, insert, null, or_, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -71,6 +71,33 @@ _set_status_and_log = (
     .returning(transfer_events.c.transfer_id)
 )
 """PostgreSQL: the compare-and-set and its timeline event in one statement (no event if not moved)."""
+_move_by_payout = (
+    update(transfers)
+    .where(
+        # (Not "payout_id": a parameter named after a column is taken as that column's new value.)
+        transfers.c.payout_id == bindparam("b_payout_id"),
+        transfers.c.status.in_(bindparam("expected", expanding=True)),
+    )
+    .values(status=bindparam("new_status"), failure_code=None, updated_at=bindparam("now"))
+    .returning(transfers.c.id, transfers.c.customer_id, transfers.c.hold_entry_id)
+    .cte("moved")
+)
+_move_by_payout_and_log = select(
+    _move_by_payout.c.id, _move_by_payout.c.customer_id, _move_by_payout.c.hold_entry_id
+).add_cte(
+    insert(transfer_events)
+    .from_select(
+        ["transfer_id", "status", "code", "occurred_at"],
+        select(
+            _move_by_payout.c.id,
+            bindparam("new_status", type_=transfer_events.c.status.type),
+            null(),
+            bindparam("now", type_=transfer_events.c.occurred_at.type),
+        ),
+    )
+    .cte("logged")
+)
+"""PostgreSQL: a payout's transfer moved on (compare-and-set) with its timeline event, read back."""
 
 
 def _aware(moment: datetime) -> datetime:
@@ -133,6 +160,30 @@ async def set_status(
     if moved is not None:
         await add_event(conn, transfer_id, new_status, now, failure_code)
     return moved is not None
+
+
+async def move_by_payout(
+    conn: AsyncConnection,
+    payout_id: str,
+    expected: Sequence[TransferStatus],
+    new_status: TransferStatus,
+    now: datetime,
+) -> RowMapping | None:
+    """Move the transfer paid by ``payout_id`` on if it is in one of ``expected``, and log the
+    event: its ``id``, ``customer_id`` and ``hold_entry_id``, or ``None`` when it did not move (or
+    there is none). On PostgreSQL one statement, where finding it and moving it took two."""
+    if conn.dialect.name == "postgresql":
+        values = {
+            "b_payout_id": payout_id,
+            "expected": [status.value for status in expected],
+            "new_status": new_status.value,
+            "now": now,
+        }
+        return (await conn.execute(_move_by_payout_and_log, values)).mappings().first()
+    row = await find_by_payout(conn, payout_id)
+    if row is None or not await set_status(conn, row["id"], expected, new_status, now):
+        return None
+    return row
 
 
 def _from_row(row: RowMapping, sealer: Sealer, timeline: tuple[TimelineEvent, ...] = ()) -> Transfer:

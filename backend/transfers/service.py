@@ -577,15 +577,17 @@ class TransferService:
     # --- PayoutOutcomeHandler (partner capability) ---------------------------------------------
 
     async def on_confirmed(self, conn: AsyncConnection, payout: Payout) -> None:
-        row = await repo.find_by_payout(conn, payout.id)
-        if row is None:
-            logger.warning("confirmed payout has no transfer", extra={"payoutId": payout.id})
-            return
         now = datetime.now(UTC)
-        if await repo.set_status(conn, row["id"], [_S.SENT_TO_PARTNER, _S.FUNDS_RESERVED], _S.PAID_OUT, now):
+        expected = [_S.SENT_TO_PARTNER, _S.FUNDS_RESERVED]
+        row = await repo.move_by_payout(conn, payout.id, expected, _S.PAID_OUT, now)
+        if row is not None:
             TRANSFERS.labels(status=_S.PAID_OUT.value).inc()
             await self._notify(conn, row["id"], row["customer_id"], _S.PAID_OUT, now)
         else:
+            row = await repo.find_by_payout(conn, payout.id)
+            if row is None:
+                logger.warning("confirmed payout has no transfer", extra={"payoutId": payout.id})
+                return
             await self._notify_as_is(conn, row["id"], row["customer_id"], now)
         # The ledger last: its hot shards are held from here to the commit only.
         await post_pending(
