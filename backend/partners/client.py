@@ -1,4 +1,4 @@
-"""A reference client for the partner API: an ``httpx.Auth`` that signs every request.
+"""A reference client for the partner API: :func:`signed_headers`, and an ``httpx.Auth`` that signs every request with them.
 
 The mock bank uses it, the tests use it, and an integrator can read it as the specification in code::
 
@@ -15,7 +15,18 @@ import httpx
 
 from backend.partners.signing import request_signature_header
 
-__all__ = ["PartnerAuth"]
+__all__ = ["PartnerAuth", "signed_headers"]
+
+
+def signed_headers(
+    key_id: str, secret: str, now: int, method: str, target: str, body: bytes
+) -> dict[str, str]:
+    """``Korpu-Key`` and ``Korpu-Signature`` for a request to ``target`` (path and query, as they go
+    on the wire) at Unix time ``now``."""
+    return {
+        "Korpu-Key": key_id,
+        "Korpu-Signature": request_signature_header(secret, now, method, target, body),
+    }
 
 
 class PartnerAuth(httpx.Auth):
@@ -30,8 +41,9 @@ class PartnerAuth(httpx.Auth):
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         target = request.url.raw_path.decode("ascii")  # path and query, as they go on the wire
-        request.headers["Korpu-Key"] = self.key_id
-        request.headers["Korpu-Signature"] = request_signature_header(
-            self.secret, int(self.clock()), request.method, target, request.content
+        request.headers.update(
+            signed_headers(
+                self.key_id, self.secret, int(self.clock()), request.method, target, request.content
+            )
         )
         yield request

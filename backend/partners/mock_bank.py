@@ -30,8 +30,8 @@ import httpx
 from litestar import Litestar, Request, Response, get, post
 
 from backend.http_post import AiohttpPoster, PostConnectionFailed, PostTimedOut, Timeouts
-from backend.partners.client import PartnerAuth
-from backend.partners.signing import WebhookVerificationError, request_signature_header, verify_webhook
+from backend.partners.client import PartnerAuth, signed_headers
+from backend.partners.signing import WebhookVerificationError, verify_webhook
 
 __all__ = ["MockBank", "MockBankConfig", "PayoutRecord", "decide"]
 
@@ -40,6 +40,7 @@ logger = logging.getLogger("korpu.mock_bank")
 _CALLBACKS_AT_ONCE = 64
 """Call-backs the bank expects to have in flight at most (the outbox worker delivers 64 at once)."""
 _CALLBACK_TIMEOUTS = Timeouts(connect_seconds=10, read_seconds=10)
+"""How long a call-back to our API may take before it counts as unanswered and is tried again."""
 
 
 @dataclass
@@ -102,16 +103,16 @@ class MockBank:
     _poster: AiohttpPoster = field(default_factory=lambda: AiohttpPoster(_CALLBACKS_AT_ONCE))
 
     async def _call_back(self, path: str, document: dict[str, Any]) -> int | None:
-        """POST ``document`` to our partner API, signed as :class:`PartnerAuth` signs; the status,
-        or ``None`` when our API could not be reached. (Call-backs go out as fast as payouts arrive:
-        through aiohttp, :mod:`backend.http_post`.)"""
+        """POST ``document`` to our partner API, signed as :class:`PartnerAuth` signs (both through
+        :func:`~backend.partners.client.signed_headers`): the status, or ``None`` when our API could
+        not be reached. Call-backs go out as fast as payouts arrive: through aiohttp
+        (:mod:`backend.http_post`)."""
         body = json.dumps(document).encode()
         url = self.config.api_url.rstrip("/") + path
         target = urlsplit(url).path  # what goes on the wire, any prefix of api_url included
         headers = {
-            "Korpu-Key": self.config.key_id,
-            "Korpu-Signature": request_signature_header(
-                self.config.api_secret, int(time.time()), "POST", target, body
+            **signed_headers(
+                self.config.key_id, self.config.api_secret, int(time.time()), "POST", target, body
             ),
             "content-type": "application/json",
         }

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, insert, null, or_, select, update
+from sqlalchemy import CTE, Insert, and_, bindparam, insert, or_, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -56,20 +56,22 @@ _set_status = (
     )
     .returning(transfers.c.id)
 )
-_moved = _set_status.cte("moved")
-_set_status_and_log = (
-    insert(transfer_events)
-    .from_select(
+
+
+def _log_moved(moved: CTE) -> Insert:
+    """The timeline event of each transfer ``moved`` (a status change's RETURNING, as a CTE) moved."""
+    return insert(transfer_events).from_select(
         ["transfer_id", "status", "code", "occurred_at"],
         select(
-            _moved.c.id,
+            moved.c.id,
             bindparam("new_status", type_=transfer_events.c.status.type),
             bindparam("new_failure_code", type_=transfer_events.c.code.type),
             bindparam("now", type_=transfer_events.c.occurred_at.type),
         ),
     )
-    .returning(transfer_events.c.transfer_id)
-)
+
+
+_set_status_and_log = _log_moved(_set_status.cte("moved")).returning(transfer_events.c.transfer_id)
 """PostgreSQL: the compare-and-set and its timeline event in one statement (no event if not moved)."""
 _move_by_payout = (
     update(transfers)
@@ -78,25 +80,17 @@ _move_by_payout = (
         transfers.c.payout_id == bindparam("b_payout_id"),
         transfers.c.status.in_(bindparam("expected", expanding=True)),
     )
-    .values(status=bindparam("new_status"), failure_code=None, updated_at=bindparam("now"))
+    .values(
+        status=bindparam("new_status"),
+        failure_code=bindparam("new_failure_code"),
+        updated_at=bindparam("now"),
+    )
     .returning(transfers.c.id, transfers.c.customer_id, transfers.c.hold_entry_id)
     .cte("moved")
 )
 _move_by_payout_and_log = select(
     _move_by_payout.c.id, _move_by_payout.c.customer_id, _move_by_payout.c.hold_entry_id
-).add_cte(
-    insert(transfer_events)
-    .from_select(
-        ["transfer_id", "status", "code", "occurred_at"],
-        select(
-            _move_by_payout.c.id,
-            bindparam("new_status", type_=transfer_events.c.status.type),
-            null(),
-            bindparam("now", type_=transfer_events.c.occurred_at.type),
-        ),
-    )
-    .cte("logged")
-)
+).add_cte(_log_moved(_move_by_payout).cte("logged"))
 """PostgreSQL: a payout's transfer moved on (compare-and-set) with its timeline event, read back."""
 
 
@@ -177,6 +171,7 @@ async def move_by_payout(
             "b_payout_id": payout_id,
             "expected": [status.value for status in expected],
             "new_status": new_status.value,
+            "new_failure_code": None,
             "now": now,
         }
         return (await conn.execute(_move_by_payout_and_log, values)).mappings().first()
