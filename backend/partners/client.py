@@ -1,4 +1,5 @@
-"""A reference client for the partner API: :func:`signed_headers`, and an ``httpx.Auth`` that signs every request with them.
+"""A reference client for the partner API: :func:`signed_headers`, and an ``httpx.Auth`` that signs
+every request with them.
 
 The mock bank uses it, the tests use it, and an integrator can read it as the specification in code::
 
