@@ -6,9 +6,9 @@ those rows back. Inside :func:`deferred_inserts`, :func:`insert_row` only collec
 block ends, all of them are written by one statement, each table's rows in a data-modifying CTE
 (PostgreSQL runs every one of them, and checks constraints at the end of the statement as it would
 for separate ones). The statement for each shape of rows (which tables, which columns, how many
-rows) is built once and kept, and compiled once per process: SQLAlchemy does not cache the SQL of
-a multi-row ``VALUES`` (it recompiled this statement for every transfer, a fifth of the server's
-CPU under load), so the statement carries a cache key made from its shape.
+rows) is built once and kept, compiled once per process and run on the driver (:mod:`sqldirect`):
+SQLAlchemy does not cache the SQL of a multi-row ``VALUES`` (it recompiled this statement for
+every transfer, a fifth of the server's CPU under load).
 
 Outside such a block, and always on SQLite, :func:`insert_row` inserts at once. Rows collected in a
 block are invisible to reads until it ends: use it only around work that does not read them back
@@ -24,7 +24,8 @@ from typing import Any
 
 from sqlalchemy import Insert, Table, bindparam, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.sql.cache_key import CacheKey
+
+from sqldirect import DirectStatement, direct
 
 __all__ = ["deferred_inserts", "deferring", "insert_row"]
 
@@ -79,7 +80,7 @@ async def _write(conn: AsyncConnection, pending: list[tuple[Table, Mapping[str, 
         for index, row in enumerate(rows)
         for column in columns
     }
-    await conn.execute(_combined(shape), params)
+    await _combined(shape).rows(conn, params)
 
 
 def _name(group: int, index: int, column: str) -> str:
@@ -92,7 +93,7 @@ def _plain_insert(table: Table) -> Insert:
 
 
 @functools.cache
-def _combined(shape: _Shape) -> Insert:
+def _combined(shape: _Shape) -> DirectStatement[Insert]:
     """One INSERT for rows of this shape: the last table's as the statement, the others as CTEs."""
     inserts = [
         insert(table).values(
@@ -107,12 +108,6 @@ def _combined(shape: _Shape) -> Insert:
         for group, (table, columns, count) in enumerate(shape)
     ]
     *others, last = inserts
-    statement = last.add_cte(*(other.cte(f"w{group}") for group, other in enumerate(others)))
-    # SQLAlchemy gives a multi-row VALUES no cache key ("not cacheable right now") and compiles it
-    # on every execution. Every value here is a named parameter and the shape fixes the SQL, so the
-    # shape is a sound key: the compiled statement is then kept in the engine's cache.
-    key = CacheKey(
-        (__name__, tuple((table.fullname, columns, count) for table, columns, count in shape)), [], None
-    )
-    statement._generate_cache_key = lambda: key  # type: ignore[method-assign]
-    return statement
+    # Compiled once per shape and process (SQLAlchemy would compile a multi-row VALUES on every
+    # execution: it gives such a statement no cache key).
+    return direct(last.add_cte(*(other.cte(f"w{group}") for group, other in enumerate(others))))

@@ -47,6 +47,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from backend.deferred_inserts import insert_row
 from backend.schema import metadata
 from compliance.privacy import Sealer
+from sqldirect import direct
 
 __all__ = [
     "IdempotencyKeyInUse",
@@ -116,10 +117,12 @@ def _lock_id(scope: str, key: str) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
-_lookup = select(
-    idempotency_keys.c.request_hash, idempotency_keys.c.status_code, idempotency_keys.c.body
-).where(idempotency_keys.c.scope == bindparam("scope"), idempotency_keys.c.key == bindparam("key"))
-_try_lock = text("SELECT pg_try_advisory_xact_lock(:lock_id)")
+_lookup = direct(
+    select(idempotency_keys.c.request_hash, idempotency_keys.c.status_code, idempotency_keys.c.body).where(
+        idempotency_keys.c.scope == bindparam("scope"), idempotency_keys.c.key == bindparam("key")
+    )
+)
+_try_lock = direct(text("SELECT pg_try_advisory_xact_lock(:lock_id)"))
 _SEALED = "sealed"
 _REPLY_CONTEXT = "idempotency.reply"
 
@@ -149,10 +152,10 @@ async def claim(
     if len(key) > 255:
         raise IdempotencyKeyReused()
     if conn.dialect.name == "postgresql":
-        acquired = (await conn.execute(_try_lock, {"lock_id": _lock_id(scope, key)})).scalar_one()
+        acquired = await _try_lock.scalar(conn, {"lock_id": _lock_id(scope, key)})
         if not acquired:
             raise IdempotencyKeyInUse()
-    row = (await conn.execute(_lookup, {"scope": scope, "key": key})).first()
+    row = await _lookup.first(conn, {"scope": scope, "key": key})
     if row is None:
         return None
     if row.request_hash != request_hash:

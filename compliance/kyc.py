@@ -28,6 +28,7 @@ from sqlalchemy.sql.elements import BindParameter
 from compliance.clock import as_utc
 from compliance.tables import Timestamp, monitoring_events
 from ledger.money import Money
+from sqldirect import direct
 
 __all__ = [
     "DAY",
@@ -219,13 +220,13 @@ async def limit_usage(
     )
 
 
-_ADVISORY_LOCK = text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))")
+_ADVISORY_LOCK = direct(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"))
 
 
 async def lock_customer(conn: AsyncConnection, customer_ref: str) -> None:
     """Serialise limit checks of one customer until the current transaction ends (PostgreSQL)."""
     if conn.dialect.name == "postgresql":
-        await conn.execute(_ADVISORY_LOCK, {"key": f"korpu.limits:{customer_ref}"})
+        await _ADVISORY_LOCK.rows(conn, {"key": f"korpu.limits:{customer_ref}"})
 
 
 async def check_limits(

@@ -25,6 +25,7 @@ from fx.rates import RateBook
 from fx.rounding import decimal_text
 from fx.tables import UtcDateTime, quotes
 from ledger.money import Money
+from sqldirect import direct
 
 __all__ = ["Quote", "QuoteStatus", "consume_quote", "create_quote", "get_quote", "new_quote", "save_quote"]
 
@@ -180,7 +181,7 @@ def _from_row(row: RowMapping) -> Quote:
 
 _INSERT = quotes.insert()
 _SELECT = select(quotes).where(quotes.c.id == bindparam("quote_id"))
-_CONSUME = (
+_CONSUME = direct(
     quotes.update()
     .where(
         quotes.c.id == bindparam("quote_id"),
@@ -210,9 +211,9 @@ async def consume_quote(connection: AsyncConnection, quote_id: str, now: datetim
     Raises QuoteNotFound (404), QuoteAlreadyUsed (409) or QuoteExpired (409). Call it inside the
     transaction that creates the transfer, so a rolled-back transfer leaves the quote unused.
     """
-    row = (await connection.execute(_CONSUME, {"quote_id": quote_id, "consumed_at": now})).mappings().first()
+    row = await _CONSUME.first(connection, {"quote_id": quote_id, "consumed_at": now})
     if row is not None:
-        return _from_row(row)
+        return _from_row(row._mapping)
     existing = await get_quote(connection, quote_id)
     if existing.used_at is not None:
         raise QuoteAlreadyUsed(f"quote {quote_id} has already funded a transfer; ask for a new quote")

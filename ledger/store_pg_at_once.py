@@ -22,12 +22,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ledger.planning import StoredEntry
 from ledger.store_pg import COUNTERS_SET, EXISTING, Written, load_legs, moment, preferred_shard
+from sqldirect import direct
 
 __all__ = ["post_at_once"]
 
 # The whole batch in one statement (run it in autocommit mode: one round trip, commit included).
 
-_AT_ONCE = text(
+_AT_ONCE_SQL = text(
     "WITH wanted AS ("
     "  SELECT a.id, a.code, a.currency, a.shards, a.debits_must_not_exceed_credits AS dmnec,"
     "         a.credits_must_not_exceed_debits AS cmned"
@@ -123,6 +124,7 @@ _AT_ONCE = text(
     "   AND (SELECT count(*) FROM o) = (SELECT count(*) FROM e WHERE kind = 'pending'),"
     "   'ledger: a batch moved other counters than its postings') AS consistent"
 )
+_AT_ONCE = direct(_AT_ONCE_SQL)
 
 
 async def post_at_once(
@@ -141,33 +143,32 @@ async def post_at_once(
         for index, form in enumerate(forms)
         for leg in form["p"]
     ]
-    row = (
-        await conn.execute(
-            _AT_ONCE,
-            {
-                "codes": sorted({leg[2] for leg in legs if leg[2] is not None}),
-                "account_ids": sorted({leg[3] for leg in legs if leg[3] is not None}),
-                "prefer": preferred_shard(conn),
-                # JSON rather than arrays: one string to send, parsed by the server in C.
-                "legs": json.dumps(legs, separators=(",", ":")),
-                "entries": json.dumps(
+    row = await _AT_ONCE.first(
+        conn,
+        {
+            "codes": sorted({leg[2] for leg in legs if leg[2] is not None}),
+            "account_ids": sorted({leg[3] for leg in legs if leg[3] is not None}),
+            "prefer": preferred_shard(conn),
+            # JSON rather than arrays: one string to send, parsed by the server in C.
+            "legs": json.dumps(legs, separators=(",", ":")),
+            "entries": json.dumps(
+                [
                     [
-                        [
-                            form["id"],
-                            form["k"],
-                            form.get("x"),
-                            form.get("r"),
-                            form.get("m") or {},
-                            form["h"],
-                            form.get("e"),
-                        ]
-                        for form in forms
-                    ],
-                    separators=(",", ":"),
-                ),
-            },
-        )
-    ).one()
+                        form["id"],
+                        form["k"],
+                        form.get("x"),
+                        form.get("r"),
+                        form.get("m") or {},
+                        form["h"],
+                        form.get("e"),
+                    ]
+                    for form in forms
+                ],
+                separators=(",", ":"),
+            ),
+        },
+    )
+    assert row is not None  # one row of aggregates
     if not row.applied:
         return None
     codes = {account_id: code for account_id, code in row.accounts or ()}

@@ -35,6 +35,9 @@ def statements_run(engine: AsyncEngine) -> AbstractAsyncContextManager[list[str]
 
 
 def _compiled_anew(context: Any) -> bool:
+    if context is None:
+        # Sent by sqldirect, which compiles each statement once per process, never per call.
+        return False
     dialect = context.dialect
     return getattr(context, "cache_hit", None) in (dialect.CACHE_MISS, dialect.NO_CACHE_KEY)
 

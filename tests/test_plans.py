@@ -23,7 +23,7 @@ from backend.partners.auth import _sweep_and_remember
 from backend.transfers.repository import _by_payout
 from ledger.journal import post_entry
 from ledger.store_pg import _HOLDS
-from ledger.store_pg_at_once import _AT_ONCE
+from ledger.store_pg_at_once import _AT_ONCE_SQL
 from tests.ledger.helpers import ALICE, BANK, BOB, open_basic_accounts, transfer, tx, usd
 
 pytestmark = pytest.mark.postgres_only
@@ -83,7 +83,7 @@ async def test_a_holds_postings_are_read_by_its_entry(engine: AsyncEngine) -> No
 async def test_new_entries_are_checked_against_the_journal_by_key(engine: AsyncEngine) -> None:
     await small_analysed_journal(engine)
     async with engine.connect() as conn:
-        plan = await generic_plan(conn, _AT_ONCE)
+        plan = await generic_plan(conn, _AT_ONCE_SQL)
     assert scans(plan, JOURNAL_TABLES) == [], plan
 
 

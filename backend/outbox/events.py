@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from backend.clock import as_utc, utcnow
 from backend.deferred_inserts import insert_row
 from backend.outbox.tables import outbox_events
+from sqldirect import direct
 
 __all__ = ["OutboxBusy", "OutboxEvent", "StoredEvent", "enqueue", "new_event_id"]
 
@@ -138,6 +139,9 @@ def _row(
     }
 
 
+_APPEND_OR_NOTHING = direct(_append_or_nothing)
+
+
 async def enqueue(
     conn: AsyncConnection, event: OutboxEvent, *, now: datetime | None = None, first: bool = False
 ) -> str:
@@ -164,7 +168,7 @@ async def enqueue(
         await conn.execute(_append, values)
         return event_id
     for _ in range(_SEQUENCE_RETRIES):
-        if (await conn.execute(_append_or_nothing, values)).first() is not None:
+        if await _APPEND_OR_NOTHING.first(conn, values) is not None:
             return event_id
     raise OutboxBusy(f"{event.aggregate_type} {event.aggregate_id}: no free sequence number after retries")
     raise AssertionError("unreachable")

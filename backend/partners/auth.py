@@ -32,6 +32,7 @@ from backend.partners.tables import partner_api_keys, partner_request_nonces, pa
 from backend.problems import Problem
 from backend.settings import Settings
 from compliance.privacy import Sealer
+from sqldirect import direct
 
 __all__ = ["PartnerPrincipal", "authenticate", "partner_guard", "partner_principal", "partner_secrets"]
 
@@ -87,6 +88,10 @@ _sweep_and_remember = insert(partner_request_nonces).add_cte(
 )
 
 
+_KEY_AND_PARTNER = direct(_key_and_partner)
+_SWEEP_AND_REMEMBER = direct(_sweep_and_remember)
+
+
 def partner_secrets(state: State) -> PartnerSecrets:
     """The app's :class:`PartnerSecrets`, made once from its settings."""
     keys = state.get("partner_secrets")
@@ -130,7 +135,8 @@ async def authenticate(
         raise _unauthorized("signature_expired", "The signature's timestamp is over 5 minutes from ours.")
     moment = datetime.fromtimestamp(clock, UTC)
     async with reading(engine) as conn:
-        row = (await conn.execute(_key_and_partner, {"key_id": key_id})).mappings().first()
+        found = await _KEY_AND_PARTNER.first(conn, {"key_id": key_id})
+    row = None if found is None else found._mapping
     if (
         row is None
         or row["revoked_at"] is not None
@@ -151,7 +157,7 @@ async def authenticate(
     try:
         if engine.dialect.name == "postgresql":
             async with single_statement(engine) as conn:
-                await conn.execute(_sweep_and_remember, remembered)
+                await _SWEEP_AND_REMEMBER.rows(conn, remembered)
         else:
             async with engine.begin() as conn:
                 await conn.execute(_forget_old_nonces, {"now": moment})

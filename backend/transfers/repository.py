@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import CTE, Insert, and_, bindparam, insert, or_, select, update
+from sqlalchemy import ARRAY, CTE, Insert, String, and_, any_, bindparam, insert, or_, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -17,6 +17,7 @@ from backend.transfers.model import TimelineEvent, Transfer, TransferNotFound, T
 from backend.transfers.tables import transfer_events, transfers
 from compliance.privacy import Sealer
 from ledger.money import Money
+from sqldirect import direct
 
 __all__ = [
     "RECIPIENT_CONTEXT",
@@ -78,7 +79,8 @@ _move_by_payout = (
     .where(
         # (Not "payout_id": a parameter named after a column is taken as that column's new value.)
         transfers.c.payout_id == bindparam("b_payout_id"),
-        transfers.c.status.in_(bindparam("expected", expanding=True)),
+        # An array, not an expanding IN: the statement's SQL stays fixed (run through sqldirect).
+        transfers.c.status == any_(bindparam("expected", type_=ARRAY(String))),
     )
     .values(
         status=bindparam("new_status"),
@@ -156,6 +158,9 @@ async def set_status(
     return moved is not None
 
 
+_MOVE_BY_PAYOUT_AND_LOG = direct(_move_by_payout_and_log)
+
+
 async def move_by_payout(
     conn: AsyncConnection,
     payout_id: str,
@@ -174,7 +179,8 @@ async def move_by_payout(
             "new_failure_code": None,
             "now": now,
         }
-        return (await conn.execute(_move_by_payout_and_log, values)).mappings().first()
+        moved = await _MOVE_BY_PAYOUT_AND_LOG.first(conn, values)
+        return None if moved is None else moved._mapping
     row = await find_by_payout(conn, payout_id)
     if row is None or not await set_status(conn, row["id"], expected, new_status, now):
         return None

@@ -73,6 +73,7 @@ from ledger.journal import post_entry, post_pending, void_pending
 from ledger.model import EntryRequest
 from ledger.money import Money
 from ledger.retry import backoff, is_retryable
+from sqldirect import direct
 
 __all__ = ["LEDGER_SLOTS", "NoPartner", "TransferService"]
 
@@ -140,10 +141,11 @@ class _Dispatch:
         )
 
 
-_active_partners = (
+_first_active_partner = direct(
     select(partners.c.id, partners.c.code, *PARTNER_ROUTE_COLUMNS)
     .where(partners.c.status == "active")
     .order_by(partners.c.created_at, partners.c.id)
+    .limit(1)
 )
 
 
@@ -423,7 +425,7 @@ class TransferService:
         )
 
     async def _partner(self, conn: AsyncConnection) -> _Partner:
-        row = (await conn.execute(_active_partners)).first()
+        row = await _first_active_partner.first(conn)
         if row is None:
             raise NoPartner("No partner bank can pay out right now; try again later.")
         route = PartnerRoute(str(row.id), row.status, row.payout_mode, row.webhook_url)

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from compliance.clock import as_utc
 from compliance.tables import Timestamp, monitoring_events
+from sqldirect import DirectStatement, direct
 
 __all__ = ["History", "HistoryWanted", "Sent", "read_history"]
 
@@ -83,7 +84,9 @@ def _since(name: str) -> Any:
 
 
 @lru_cache(maxsize=64)
-def _statement(sent: int, bands: int, recipients: int, senders: int, paid_before: bool) -> Select[Any]:
+def _statement(
+    sent: int, bands: int, recipients: int, senders: int, paid_before: bool
+) -> DirectStatement[Select[Any]]:
     """The one statement for a shape of wants; parameters ``s{i}``, ``b{i}``/``bl{i}``/``bh{i}``,
     ``r{i}``, ``f{i}`` in the order :func:`_parameters` gives them."""
     # count(*) makes this an aggregate: exactly one row, also with no history and no other aggregate.
@@ -132,11 +135,13 @@ def _statement(sent: int, bands: int, recipients: int, senders: int, paid_before
             )
             .correlate(None)
         )
-    return select(*columns).where(
-        _ev.customer_ref == _CUSTOMER,
-        _ev.transfer_ref != _TRANSFER,
-        _ev.created_at > _OLDEST,
-        _ev.created_at <= _UNTIL,
+    return direct(
+        select(*columns).where(
+            _ev.customer_ref == _CUSTOMER,
+            _ev.transfer_ref != _TRANSFER,
+            _ev.created_at > _OLDEST,
+            _ev.created_at <= _UNTIL,
+        )
     )
 
 
@@ -174,7 +179,9 @@ async def read_history(
     for i, hours in enumerate(senders):
         params[f"f{i}"] = now - timedelta(hours=hours)
     statement = _statement(len(sent), len(bands), len(recipients), len(senders), wanted.paid_before)
-    row = iter((await conn.execute(statement, params)).one()[1:])
+    found = await statement.first(conn, params)
+    assert found is not None  # an aggregate: always one row
+    row = iter(found[1:])
     return History(
         sent={hours: Sent(int(next(row)), int(next(row))) for hours in sent},
         bands={band: int(next(row)) for band in bands},

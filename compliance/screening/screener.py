@@ -5,13 +5,19 @@ Atomicity: the index is an immutable object behind one attribute. :meth:`Screene
 that attribute once, so a screening that runs while a new version is swapped in uses the old index
 from start to end, and its ``list_versions`` say so; the next screening uses the new one. Building
 the new index happens off to the side (in a worker thread when refreshed from the database).
+
+Results kept: a screening depends only on the index and the subject, and the same people are
+screened again and again (a sender on each of their transfers, a family on each transfer home), so
+each index keeps the results it gave, by subject, up to ``ScreeningConfig.results_kept`` (the
+oldest forgotten first). The results belong to the index: a new list version starts with none, so
+a name added to a list is never answered from before it was there.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from threading import Lock
 
 from compliance.screening.countries import country_code
@@ -36,6 +42,8 @@ class ScreeningConfig:
     """Names retrieved from the index and scored in full per query."""
     max_matches: int = 10
     """Matches kept in a result (strongest first)."""
+    results_kept: int = 10_000
+    """Screenings remembered per index, by subject (0: none); see the module's docstring."""
     matcher: MatcherConfig = field(default_factory=MatcherConfig)
     """Name scoring knobs."""
 
@@ -55,6 +63,16 @@ def decide(score: float, config: ScreeningConfig) -> Decision:
     return "clear"
 
 
+class _Current:
+    """An index and the results it gave, swapped in and out together."""
+
+    __slots__ = ("index", "results")
+
+    def __init__(self, index: ScreeningIndex) -> None:
+        self.index = index
+        self.results: dict[Subject, ScreeningResult] = {}
+
+
 class Screener:
     """Screens subjects against whichever index is current; one per process."""
 
@@ -65,28 +83,28 @@ class Screener:
         fingerprint_key: bytes,
         config: ScreeningConfig | None = None,
     ) -> None:
-        self._index = index or ScreeningIndex.empty()
+        self._current = _Current(index or ScreeningIndex.empty())
         self._fingerprint_key = fingerprint_key
         self.config = config or ScreeningConfig()
         self._swap_lock = Lock()
 
     @property
     def index(self) -> ScreeningIndex:
-        return self._index
+        return self._current.index
 
     @property
     def list_versions(self) -> dict[str, int]:
-        return dict(self._index.list_versions)
+        return dict(self._current.index.list_versions)
 
     def swap(self, index: ScreeningIndex) -> ScreeningIndex:
         """Make ``index`` current; returns the one it replaced."""
         with self._swap_lock:
-            previous, self._index = self._index, index
+            previous, self._current = self._current.index, _Current(index)
         return previous
 
     def pinned(self) -> Screener:
         """A screener fixed on the current index (a later swap does not reach it)."""
-        return Screener(self._index, fingerprint_key=self._fingerprint_key, config=self.config)
+        return Screener(self._current.index, fingerprint_key=self._fingerprint_key, config=self.config)
 
     def fingerprint(self, subject: Subject) -> str:
         return subject.fingerprint(self._fingerprint_key)
@@ -94,9 +112,23 @@ class Screener:
     def screen(self, subject: Subject) -> ScreeningResult:
         """Screen one person against every current list; raises :class:`ScreeningNotReady` when
         no list is loaded (an empty screening must never look like a clear one)."""
-        index = self._index
+        current = self._current  # read once: a swap meanwhile does not mix two indexes
+        index = current.index
         if index.is_empty:
             raise ScreeningNotReady("no screening list is loaded")
+        kept = current.results.get(subject)
+        if kept is not None:
+            return replace(kept, list_versions=dict(kept.list_versions))
+        result = self._screen(index, subject)
+        limit = self.config.results_kept
+        if limit > 0:
+            if len(current.results) >= limit:
+                current.results.pop(next(iter(current.results)), None)
+            current.results[subject] = result
+            return replace(result, list_versions=dict(result.list_versions))
+        return result
+
+    def _screen(self, index: ScreeningIndex, subject: Subject) -> ScreeningResult:
         nationality = country_code(subject.nationality) if subject.nationality else None
         query = normalise_name(subject.full_name)
         matches = self._matches(index.persons, query, subject, nationality)

@@ -5,12 +5,21 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from datetime import date
 
 import pytest
 
-from compliance.screening import ListEntry, ListSnapshot, Screener, ScreeningNotReady, Subject
+from compliance.screening import (
+    ListEntry,
+    ListSnapshot,
+    Screener,
+    ScreeningNotReady,
+    ScreeningResult,
+    Subject,
+)
 from compliance.screening.index import ScreeningIndex
 from compliance.screening.normalise import normalise_name
+from compliance.screening.screener import ScreeningConfig
 from compliance.screening.synthetic import random_people
 from tests.screening.conftest import KEY
 
@@ -92,3 +101,57 @@ def test_a_new_list_version_is_swapped_in_whole_while_screening_goes_on() -> Non
     assert set(seen) <= {(1, "clear"), (2, "hit")}
     assert screener.screen(Subject("Tural Bağırov")).decision == "hit"
     assert screener.pinned().list_versions == {"pep-local": 2}
+
+
+class _CountingScreener(Screener):
+    """Counts the screenings it actually scores (those not answered from the kept results)."""
+
+    scored = 0
+
+    def _screen(self, index: ScreeningIndex, subject: Subject) -> ScreeningResult:
+        self.scored += 1
+        return super()._screen(index, subject)
+
+
+def test_a_subject_screened_again_is_answered_from_the_kept_result() -> None:
+    screener = _CountingScreener(_pep_index(1, "Leyla Mammadova"), fingerprint_key=KEY)
+    first = screener.screen(Subject("Leyla Məmmədova"))
+    first.list_versions["pep-local"] = 99  # a caller's change to its copy reaches no one else
+    again = screener.screen(Subject("Leyla Məmmədova"))
+    assert screener.scored == 1
+    assert (again.decision, again.top_score, again.matches) == (
+        first.decision,
+        first.top_score,
+        first.matches,
+    )
+    assert again.list_versions == {"pep-local": 1}
+    # Another birth date or nationality is another subject: scored anew.
+    screener.screen(Subject("Leyla Məmmədova", date_of_birth=date(1980, 1, 1)))
+    screener.screen(Subject("Leyla Məmmədova", nationality="AZ"))
+    assert screener.scored == 3
+
+
+def test_a_new_list_version_answers_without_the_old_versions_results() -> None:
+    screener = _CountingScreener(_pep_index(1, "Leyla Mammadova"), fingerprint_key=KEY)
+    assert screener.screen(Subject("Tural Bağırov")).decision == "clear"
+    screener.swap(_pep_index(2, "Leyla Mammadova", "Tural Baghirov"))
+    after = screener.screen(Subject("Tural Bağırov"))
+    assert (after.decision, after.list_versions) == ("hit", {"pep-local": 2})
+    assert screener.scored == 2
+
+
+def test_the_oldest_kept_result_is_forgotten_first() -> None:
+    config = ScreeningConfig(results_kept=2)
+    screener = _CountingScreener(_pep_index(1, "Leyla Mammadova"), fingerprint_key=KEY, config=config)
+    for name in ("Ali Aliyev", "Vugar Hasanov", "Nigar Guliyeva"):
+        screener.screen(Subject(name))
+    screener.screen(Subject("Nigar Guliyeva"))  # kept
+    assert screener.scored == 3
+    screener.screen(Subject("Ali Aliyev"))  # the oldest, forgotten when the third came
+    assert screener.scored == 4
+    none_kept = _CountingScreener(
+        _pep_index(1, "Leyla Mammadova"), fingerprint_key=KEY, config=ScreeningConfig(results_kept=0)
+    )
+    none_kept.screen(Subject("Ali Aliyev"))
+    none_kept.screen(Subject("Ali Aliyev"))
+    assert none_kept.scored == 2

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from backend.identity.clock import as_utc
 from backend.identity.tables import customers
+from sqldirect import direct
 
 __all__ = [
     "CustomerRecord",
@@ -56,7 +57,7 @@ class PinAttempt:
 
 
 _FIND_BY_PHONE = select(customers.c.id).where(customers.c.phone_index == bindparam("phone_index"))
-_GET = select(*customers.c).where(customers.c.id == bindparam("customer_id"))
+_GET = direct(select(*customers.c).where(customers.c.id == bindparam("customer_id")))
 _INSERT = insert(customers).returning(customers.c.id)
 _UPDATE_PROFILE = (
     update(customers)
@@ -152,7 +153,7 @@ async def find_id_by_phone_index(connection: AsyncConnection, phone_index: str) 
 
 
 async def get(connection: AsyncConnection, customer_id: int) -> CustomerRecord | None:
-    row = (await connection.execute(_GET, {"customer_id": customer_id})).first()
+    row = await _GET.first(connection, {"customer_id": customer_id})
     return None if row is None else _record(row)
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from backend.identity.clock import as_utc
 from backend.identity.tables import recipients
+from sqldirect import direct
 
 __all__ = [
     "RecipientRecord",
@@ -63,7 +64,7 @@ class RecipientRecord:
 
 _live = recipients.c.deleted_at.is_(None)
 _owned = recipients.c.customer_id == bindparam("owner_id")
-_GET = select(*recipients.c).where(recipients.c.id == bindparam("recipient_id"), _owned, _live)
+_GET = direct(select(*recipients.c).where(recipients.c.id == bindparam("recipient_id"), _owned, _live))
 _LIST_FIRST = (
     select(*recipients.c).where(_owned, _live).order_by(recipients.c.id.desc()).limit(bindparam("n"))
 )
@@ -148,7 +149,7 @@ async def insert_recipient(
 
 
 async def get(connection: AsyncConnection, customer_id: int, recipient_id: int) -> RecipientRecord | None:
-    row = (await connection.execute(_GET, {"owner_id": customer_id, "recipient_id": recipient_id})).first()
+    row = await _GET.first(connection, {"owner_id": customer_id, "recipient_id": recipient_id})
     return None if row is None else _record(row)
 
 

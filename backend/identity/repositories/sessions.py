@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from backend.identity.clock import as_utc
 from backend.identity.tables import auth_sessions, customer_devices, customers, refresh_tokens
+from sqldirect import direct
 
 __all__ = [
     "RefreshRecord",
@@ -69,7 +70,7 @@ _TOUCH_DEVICE = (
 )
 _INSERT_SESSION = insert(auth_sessions)
 _INSERT_REFRESH = insert(refresh_tokens)
-_PRINCIPAL = (
+_PRINCIPAL = direct(
     select(
         auth_sessions.c.id,
         auth_sessions.c.customer_id,
@@ -183,7 +184,7 @@ async def insert_refresh_token(
 async def principal_of_session(
     connection: AsyncConnection, session_id: uuid.UUID
 ) -> SessionPrincipalRecord | None:
-    row = (await connection.execute(_PRINCIPAL, {"session_id": session_id})).first()
+    row = await _PRINCIPAL.first(connection, {"session_id": session_id})
     if row is None:
         return None
     return SessionPrincipalRecord(
