@@ -31,6 +31,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ledger.planning import AccountRow, HoldRow, Plan, State, StoredEntry, Wanted
+from sqldirect import direct
 
 __all__ = [
     "COUNTERS_SET",
@@ -175,12 +176,17 @@ _WRITE = text(
 )
 
 
+_RUN_HOLDS = direct(_HOLDS)
+_RUN_LOAD = direct(_LOAD)
+_RUN_WRITE = direct(_WRITE)
+
+
 async def load(conn: AsyncConnection, wanted: Wanted) -> State:
     """Lock and read everything the batch can touch (see the module docstring)."""
     holds: dict[UUID, HoldRow] = {}
     hold_accounts: set[int] = set()
     if wanted.hold_ids:
-        for row in await conn.execute(_HOLDS, {"ids": wanted.hold_ids}):
+        for row in await _RUN_HOLDS.rows(conn, {"ids": wanted.hold_ids}):
             hold = holds.get(row.id)
             if hold is None:
                 resolved = (row.resolved_kind, row.resolved_id) if row.resolved_id is not None else None
@@ -194,7 +200,9 @@ async def load(conn: AsyncConnection, wanted: Wanted) -> State:
         "prefer": preferred_shard(conn),
         "entry_ids": wanted.entry_ids,
     }
-    found, stored = (await conn.execute(_LOAD, params)).one()
+    loaded = await _RUN_LOAD.first(conn, params)
+    assert loaded is not None  # one row of aggregates
+    found, stored = loaded
     accounts: dict[int, AccountRow] = {}
     for account_id, code, currency, shards, dmnec, cmned, dp, cp, dq, cq, shard in found or ():
         ordinary = shards == 1
@@ -259,50 +267,47 @@ async def write(conn: AsyncConnection, plan: Plan, state: State) -> list[Written
         return []
     legs = [(entry.id, leg) for entry in plan.entries for leg in entry.legs]
     opened = [entry for entry in plan.entries if entry.new_hold and state.holds[entry.id].open]
-    row = (
-        await conn.execute(
-            _WRITE,
-            {
-                # JSON rather than arrays: one string to send, parsed by the server in C.
-                "entries": json.dumps(
+    row = await _RUN_WRITE.first(
+        conn,
+        {
+            # JSON rather than arrays: one string to send, parsed by the server in C.
+            "entries": json.dumps(
+                [
                     [
-                        [
-                            str(entry.id),
-                            entry.kind,
-                            None if entry.pending_id is None else str(entry.pending_id),
-                            None if entry.expires_at is None else entry.expires_at.isoformat(),
-                            entry.reference,
-                            entry.metadata,
-                            entry.request_hash,
-                            None if entry.effective_at is None else entry.effective_at.isoformat(),
-                        ]
-                        for entry in plan.entries
-                    ],
-                    separators=(",", ":"),
-                ),
-                "legs": json.dumps(
+                        str(entry.id),
+                        entry.kind,
+                        None if entry.pending_id is None else str(entry.pending_id),
+                        None if entry.expires_at is None else entry.expires_at.isoformat(),
+                        entry.reference,
+                        entry.metadata,
+                        entry.request_hash,
+                        None if entry.effective_at is None else entry.effective_at.isoformat(),
+                    ]
+                    for entry in plan.entries
+                ],
+                separators=(",", ":"),
+            ),
+            "legs": json.dumps(
+                [
                     [
-                        [
-                            str(entry_id),
-                            leg[0],
-                            leg[1],
-                            leg[2],
-                            leg[3],
-                            leg[4],
-                            None
-                            if state.accounts[leg[0]].counters is not None
-                            else state.accounts[leg[0]].shard,
-                        ]
-                        for entry_id, leg in legs
-                    ],
-                    separators=(",", ":"),
-                ),
-                "closed": plan.holds_closed,
-                "opened": [entry.id for entry in opened],
-                "opened_expiry": [entry.expires_at for entry in opened],
-            },
-        )
-    ).one()
+                        str(entry_id),
+                        leg[0],
+                        leg[1],
+                        leg[2],
+                        leg[3],
+                        leg[4],
+                        None if state.accounts[leg[0]].counters is not None else state.accounts[leg[0]].shard,
+                    ]
+                    for entry_id, leg in legs
+                ],
+                separators=(",", ":"),
+            ),
+            "closed": plan.holds_closed,
+            "opened": [entry.id for entry in opened],
+            "opened_expiry": [entry.expires_at for entry in opened],
+        },
+    )
+    assert row is not None  # one row of counts
     inserted = {
         UUID(entry_id): (seq, moment(created_at), moment(effective_at))
         for entry_id, seq, created_at, effective_at in row.inserted or ()

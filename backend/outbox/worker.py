@@ -47,6 +47,7 @@ from backend.outbox.delivered import DeliveredMarks
 from backend.outbox.delivery import DeliveryDeferred, DeliveryFailed, Dispatcher
 from backend.outbox.events import StoredEvent
 from backend.outbox.tables import outbox_events
+from sqldirect import direct
 
 __all__ = ["OutboxWorker", "WorkerConfig", "backoff_delay"]
 
@@ -158,6 +159,7 @@ _dead = (
         last_error=bindparam("error"),
     )
 )
+_CLAIM_AND_LEASE = direct(_claim_and_lease)
 
 
 class OutboxWorker:
@@ -191,7 +193,7 @@ class OutboxWorker:
         async with self.engine.connect() as conn:
             if conn.dialect.name == "postgresql":
                 autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
-                rows = list((await autocommit.execute(_claim_and_lease, values)).mappings())
+                rows = [row._mapping for row in await _CLAIM_AND_LEASE.rows(autocommit, values)]
             else:
                 async with conn.begin():
                     ids = list((await conn.execute(_claimable, values)).scalars())

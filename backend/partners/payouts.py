@@ -37,6 +37,7 @@ from backend.partners.outcomes import PayoutOutcomeHandler
 from backend.partners.tables import partner_payouts, partners
 from compliance.privacy import Sealer
 from ledger.money import Money
+from sqldirect import direct
 
 __all__ = [
     "PARTNER_ROUTE_COLUMNS",
@@ -242,8 +243,11 @@ _existing = select(partner_payouts).where(
     partner_payouts.c.kind == bindparam("kind"),
     partner_payouts.c.reference == bindparam("reference"),
 )
-_one = select(partner_payouts).where(
-    partner_payouts.c.id == bindparam("payout_id"), partner_payouts.c.partner_id == bindparam("partner_id")
+_one = direct(
+    select(partner_payouts).where(
+        partner_payouts.c.id == bindparam("payout_id"),
+        partner_payouts.c.partner_id == bindparam("partner_id"),
+    )
 )
 _claimable = (
     select(partner_payouts.c.id)
@@ -299,7 +303,7 @@ _finish_with_webhook = _finish.returning(
     .label("partner_webhook_url")
 )
 """PostgreSQL: the same, also returning where the partner takes webhooks (no separate read)."""
-_sent = (
+_sent = direct(
     update(partner_payouts)
     .where(
         partner_payouts.c.id == bindparam("payout_id"), partner_payouts.c.status == PayoutStatus.PENDING.value
@@ -386,20 +390,20 @@ async def create_payout(
 
 
 async def get_payout(conn: AsyncConnection, partner_id: str, payout_id: str) -> Payout:
-    row = (await conn.execute(_one, {"partner_id": partner_id, "payout_id": payout_id})).mappings().first()
+    row = await _one.first(conn, {"partner_id": partner_id, "payout_id": payout_id})
     if row is None:
         raise PayoutNotFound(f"no payout {payout_id}")
-    return Payout.from_row(row)
+    return Payout.from_row(row._mapping)
 
 
 async def get_payout_for_partner(
     conn: AsyncConnection, partner_id: str, payout_id: str, sealer: Sealer
 ) -> tuple[Payout, Beneficiary]:
     """The payout and its unsealed beneficiary, to hand to the partner."""
-    row = (await conn.execute(_one, {"partner_id": partner_id, "payout_id": payout_id})).mappings().first()
+    row = await _one.first(conn, {"partner_id": partner_id, "payout_id": payout_id})
     if row is None:
         raise PayoutNotFound(f"no payout {payout_id}")
-    return Payout.from_row(row), open_beneficiary(row["beneficiary_sealed"], sealer)
+    return Payout.from_row(row._mapping), open_beneficiary(row.beneficiary_sealed, sealer)
 
 
 async def list_payouts(
@@ -540,4 +544,4 @@ async def _announce(
 
 async def mark_sent(conn: AsyncConnection, payout_id: str, *, now: datetime | None = None) -> None:
     """The partner accepted our push instruction (a no-op if it already confirmed or failed it)."""
-    await conn.execute(_sent, {"payout_id": payout_id, "now": now or utcnow()})
+    await _sent.rows(conn, {"payout_id": payout_id, "now": now or utcnow()})
