@@ -103,8 +103,11 @@ class Screener:
         return previous
 
     def pinned(self) -> Screener:
-        """A screener fixed on the current index (a later swap does not reach it)."""
-        return Screener(self._current.index, fingerprint_key=self._fingerprint_key, config=self.config)
+        """A screener fixed on the current index (a later swap does not reach it); it shares the
+        index's kept results."""
+        pinned = type(self)(fingerprint_key=self._fingerprint_key, config=self.config)
+        pinned._current = self._current
+        return pinned
 
     def fingerprint(self, subject: Subject) -> str:
         return subject.fingerprint(self._fingerprint_key)

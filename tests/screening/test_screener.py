@@ -129,6 +129,10 @@ def test_a_subject_screened_again_is_answered_from_the_kept_result() -> None:
     screener.screen(Subject("Leyla Məmmədova", date_of_birth=date(1980, 1, 1)))
     screener.screen(Subject("Leyla Məmmədova", nationality="AZ"))
     assert screener.scored == 3
+    # A transfer screens its parties through a screener pinned on the current index: same results.
+    pinned = screener.pinned()
+    assert pinned.screen(Subject("Leyla Məmmədova")).matches == first.matches
+    assert isinstance(pinned, _CountingScreener) and pinned.scored == 0
 
 
 def test_a_new_list_version_answers_without_the_old_versions_results() -> None:
