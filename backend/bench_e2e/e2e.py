@@ -112,6 +112,17 @@ async def start_stack(
     return credentials
 
 
+async def analyze(engine: AsyncEngine) -> None:
+    """Refresh the planner's statistics, as autovacuum would after a bulk load. Without them every
+    plan the stack made on its first requests (tables of a few rows) is kept: with autovacuum off,
+    as on the benchmark machine, confirmations probed a partner's whole payout queue and the ledger
+    scanned its accounts (docs/performance.md, "Plans that scanned"). ANALYZE invalidates those
+    plans; each connection plans again on its next use."""
+    async with engine.connect() as conn:
+        autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        await autocommit.exec_driver_sql("ANALYZE")
+
+
 async def drain(engine: AsyncEngine, within: float) -> dict[str, int]:
     """Wait until the outbox has nothing pending and no payout waits for the bank; what is left."""
     pending_events = select(func.count()).where(outbox_events.c.status == "pending")
@@ -170,8 +181,10 @@ async def run_e2e(config: E2EConfig, *, say: Any = print) -> dict[str, Any]:
         warmup_plan, plan = workdir / "warmup.tsv", workdir / "plan.tsv"
         write_plan(warmup_plan, planned[:warmup_count])
         write_plan(plan, planned[warmup_count:])
+        await analyze(engine)
         if config.warmup_seconds:
             await asyncio.to_thread(_wrk, stack, config, warmup_plan, config.warmup_seconds)
+            await analyze(engine)
         if config.payouts_after:
             await drain(engine, 120)
             stack.stop("worker")
