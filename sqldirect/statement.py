@@ -138,6 +138,15 @@ class DirectStatement(Generic[S]):
         ]
         sync = conn.sync_connection
         assert sync is not None
+        # SQLAlchemy's own bookkeeping before a statement, so that its commit and rollback end
+        # what runs here: refuse a failed transaction not yet rolled back, else begin one (its
+        # "autobegin"; the driver's BEGIN is sent below, as the adapter would send it).
+        if (sync._transaction and not sync._transaction.is_active) or (
+            sync._nested_transaction and not sync._nested_transaction.is_active
+        ):
+            sync._invalid_transaction()
+        if sync._transaction is None:
+            sync._autobegin()
         if sync._has_events or sync.engine._has_events:
             sync.dispatch.before_cursor_execute(sync, None, compiled.sql, tuple(args), None, False)
         # The pooled connection SQLAlchemy already holds; asking for it through the async API

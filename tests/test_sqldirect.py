@@ -222,3 +222,15 @@ async def test_an_insert_without_values_sets_the_columns_its_parameters_name(tab
     async with table.connect() as conn:
         found = await DIRECT_BY_ID.first(conn, {"id": 10})
     assert found is not None and found.name == "Nərgiz 10"
+
+
+async def test_a_connection_without_begin_commits_what_ran_here(table: AsyncEngine) -> None:
+    # As with SQLAlchemy's own execute: the statement begins the transaction ("autobegin") and
+    # the connection's commit ends it; without the commit, closing rolls it back.
+    async with table.connect() as conn:
+        await INSERT.rows(conn, values(20))
+        await conn.commit()
+    async with table.connect() as conn:
+        await INSERT.rows(conn, values(21))
+    async with table.connect() as conn:
+        assert await COUNT.scalar(conn) == 1
