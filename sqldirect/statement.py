@@ -72,7 +72,8 @@ def _row_class(keys: Sequence[str]) -> type[Row]:
 
 @dataclass(frozen=True, slots=True)
 class _Compiled:
-    """What running the statement on asyncpg needs, worked out once per dialect."""
+    """What running the statement on asyncpg needs, worked out once (per set of column names for
+    an INSERT or UPDATE without explicit values)."""
 
     sql: str
     names: tuple[str, ...]

@@ -143,19 +143,25 @@ async def set_status(
     failure_code: str | None = None,
 ) -> bool:
     """Move the transfer on if it is in one of ``expected`` (a compare-and-set); log the event."""
-    values = {
-        "transfer_id": transfer_id,
-        "expected": [status.value for status in expected],
-        "new_status": new_status.value,
-        "new_failure_code": failure_code,
-        "now": now,
-    }
+    values = {"transfer_id": transfer_id, **_move(expected, new_status, now, failure_code)}
     if conn.dialect.name == "postgresql":
         return (await conn.execute(_set_status_and_log, values)).first() is not None
     moved = (await conn.execute(_set_status, values)).first()
     if moved is not None:
         await add_event(conn, transfer_id, new_status, now, failure_code)
     return moved is not None
+
+
+def _move(
+    expected: Sequence[TransferStatus], new_status: TransferStatus, now: datetime, failure_code: str | None
+) -> dict[str, Any]:
+    """The parameters of a status change (its compare-and-set and its timeline event)."""
+    return {
+        "expected": [status.value for status in expected],
+        "new_status": new_status.value,
+        "new_failure_code": failure_code,
+        "now": now,
+    }
 
 
 _MOVE_BY_PAYOUT_AND_LOG = direct(_move_by_payout_and_log)
@@ -167,18 +173,12 @@ async def move_by_payout(
     expected: Sequence[TransferStatus],
     new_status: TransferStatus,
     now: datetime,
-) -> RowMapping | None:
+) -> Mapping[Any, Any] | None:
     """Move the transfer paid by ``payout_id`` on if it is in one of ``expected``, and log the
     event: its ``id``, ``customer_id`` and ``hold_entry_id``, or ``None`` when it did not move (or
     there is none). On PostgreSQL one statement, where finding it and moving it took two."""
     if conn.dialect.name == "postgresql":
-        values = {
-            "b_payout_id": payout_id,
-            "expected": [status.value for status in expected],
-            "new_status": new_status.value,
-            "new_failure_code": None,
-            "now": now,
-        }
+        values = {"b_payout_id": payout_id, **_move(expected, new_status, now, None)}
         moved = await _MOVE_BY_PAYOUT_AND_LOG.first(conn, values)
         return None if moved is None else moved._mapping
     row = await find_by_payout(conn, payout_id)
