@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from backend.rescreen import RescreenReport, rescreen_everyone
 from backend.settings import Settings
+from compliance.rows import RowInsert
 from compliance.screening import (
     Decision,
     Screener,
@@ -128,7 +129,8 @@ class PartyResult:
     result: ScreeningResult | None
     """The screening after the cleared-match memory; ``None`` when no list was loaded."""
     record_id: int | None
-    """The stored ``screening_results`` row; ``None`` when no list was loaded (nothing screened)."""
+    """The stored ``screening_results`` row; ``None`` when no list was loaded (nothing screened) or
+    when the record was handed to the caller's ``insert_row`` (written with the caller's rows)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,10 +174,16 @@ def _not_ready(role: Role, subject_ref: str) -> tuple[PartyResult, dict[str, Any
 
 
 async def _screen(
-    conn: AsyncConnection, screener: Screener, parties: list[tuple[Role, Party]], trigger: str
+    conn: AsyncConnection,
+    screener: Screener,
+    parties: list[tuple[Role, Party]],
+    trigger: str,
+    insert_row: RowInsert | None,
 ) -> list[tuple[PartyResult, list[dict[str, Any]]]]:
-    """Screen and record ``parties`` (their records in one statement)."""
-    screened = await screen_subjects(conn, screener, [party for _, party in parties], trigger=trigger)
+    """Screen and record ``parties`` (their records in one statement, or through ``insert_row``)."""
+    screened = await screen_subjects(
+        conn, screener, [party for _, party in parties], trigger=trigger, insert_row=insert_row
+    )
     outcomes = []
     for (role, (subject_ref, _)), (result, record_id) in zip(parties, screened, strict=True):
         reasons = [{**reason, "party": role, "subjectRef": subject_ref} for reason in result.alert_reasons()]
@@ -190,18 +198,20 @@ async def screen_parties(
     recipient: Party,
     *,
     trigger: str = "transfer",
+    insert_row: RowInsert | None = None,
 ) -> PartyScreening:
     """Screen the sender and the recipient of a transfer in the caller's transaction.
 
     Both are screened against the same list versions (the index is pinned first), matches an
     officer cleared for that subject are honoured, and each result is recorded with ``trigger``.
     When no list is loaded nothing is recorded and the decision is ``review``, with a
-    ``screening_not_ready`` reason per party: an unscreened transfer never looks clear.
+    ``screening_not_ready`` reason per party: an unscreened transfer never looks clear. The
+    records are written through ``insert_row`` when given (the transfer's one ``INSERT``).
     """
     pinned = screener.pinned()
     try:
         (sender_result, sender_reasons), (recipient_result, recipient_reasons) = await _screen(
-            conn, pinned, [("sender", sender), ("recipient", recipient)], trigger
+            conn, pinned, [("sender", sender), ("recipient", recipient)], trigger, insert_row
         )
     except ScreeningNotReady:
         sender_result, sender_reason = _not_ready("sender", sender[0])

@@ -7,6 +7,7 @@ import json
 import os
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import jwt
@@ -238,3 +239,51 @@ async def test_the_dev_inbox_keeps_the_newest_messages_per_number() -> None:
     assert [m.text for m in await inbox.messages("+79161234567")] == ["message 4", "message 3", "message 2"]
     assert [m.text for m in await inbox.messages("+994501112233")] == ["other"]
     assert await inbox.messages("+905321234567") == []
+
+
+def _counting_decodes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    decoded: list[str] = []
+    original = jwt.decode
+
+    def counting(token: str, *args: Any, **kwargs: Any) -> Any:
+        decoded.append(token)
+        return original(token, *args, **kwargs)
+
+    monkeypatch.setattr(jwt, "decode", counting)
+    return decoded
+
+
+def test_a_verified_token_is_not_decoded_again_but_still_expires(monkeypatch: pytest.MonkeyPatch) -> None:
+    tokens = AccessTokens(os.urandom(32), timedelta(minutes=15))
+    token, _ = tokens.issue(42, uuid.uuid4(), "device-1", NOW)
+    decoded = _counting_decodes(monkeypatch)
+    first = tokens.verify(token, NOW)
+    again = tokens.verify(token, NOW + timedelta(minutes=5))
+    assert again == first
+    assert decoded == [token]
+    with pytest.raises(AccessTokenExpired):
+        tokens.verify(token, NOW + timedelta(minutes=15))
+
+
+def test_a_token_that_failed_is_checked_in_full_every_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    tokens = AccessTokens(os.urandom(32), timedelta(minutes=15))
+    token, _ = tokens.issue(42, uuid.uuid4(), "device-1", NOW)
+    tokens.verify(token, NOW)
+    header, _, signature = token.split(".")
+    forged_claims = jwt.decode(token, options={"verify_signature": False}) | {"sub": "43"}
+    forged_payload = jwt.encode(forged_claims, b"x" * 32, algorithm="HS256").split(".")[1]
+    forged = f"{header}.{forged_payload}.{signature}"  # the kept token's signature on other claims
+    decoded = _counting_decodes(monkeypatch)
+    for _ in range(2):
+        with pytest.raises(AccessTokenInvalid):
+            tokens.verify(forged, NOW)
+    assert decoded == [forged, forged]
+
+
+def test_the_oldest_verified_token_is_forgotten_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    tokens = AccessTokens(os.urandom(32), timedelta(minutes=15), kept=2)
+    first, second, third = (tokens.issue(n, uuid.uuid4(), "device-1", NOW)[0] for n in (1, 2, 3))
+    decoded = _counting_decodes(monkeypatch)
+    for token in (first, second, third, third, second, first):
+        tokens.verify(token, NOW)
+    assert decoded == [first, second, third, first]

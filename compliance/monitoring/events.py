@@ -7,23 +7,18 @@ transfer (allowed or held for review; a blocked transfer is not recorded), after
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import Table, insert
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from compliance.clock import as_utc, utc_now
+from compliance.rows import RowInsert
 from compliance.tables import monitoring_events
 from ledger.money import Money
 
 __all__ = ["RowInsert", "TransferFacts", "record_event"]
-
-RowInsert = Callable[[AsyncConnection, Table, Mapping[str, Any]], Awaitable[None]]
-"""Writes one row in the caller's transaction, now or together with its other rows (the transfer
-flow passes one that joins the single ``INSERT`` of a new transfer's rows)."""
 
 
 @dataclass(frozen=True, slots=True)

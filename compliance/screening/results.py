@@ -14,6 +14,7 @@ from sqlalchemy import RowMapping, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from compliance.clock import as_utc
+from compliance.rows import RowInsert
 from compliance.screening.memory import apply_cleared_memory
 from compliance.screening.model import Decision, Match, ScreeningResult, Subject
 from compliance.screening.screener import Screener
@@ -91,6 +92,7 @@ async def record_screening(
     (record_id,) = await record_screenings(
         conn, [(subject_ref, result)], trigger=trigger, rescreen_job_id=rescreen_job_id, now=now
     )
+    assert record_id is not None  # written at once, its id returned
     return record_id
 
 
@@ -101,8 +103,10 @@ async def record_screenings(
     trigger: str = "manual",
     rescreen_job_id: int | None = None,
     now: datetime | None = None,
-) -> list[int]:
-    """Store each ``(subject_ref, result)`` in one statement; returns the record ids in order."""
+    insert_row: RowInsert | None = None,
+) -> list[int | None]:
+    """Store each ``(subject_ref, result)`` in one statement; returns the record ids in order, or
+    ``None`` for each row handed to ``insert_row`` (the caller's statement writes it later)."""
     screened_at = now or datetime.now(UTC)
     rows = []
     for subject_ref, result in results:
@@ -121,6 +125,10 @@ async def record_screenings(
                 "rescreen_job_id": rescreen_job_id,
             }
         )
+    if insert_row is not None:
+        for row in rows:
+            await insert_row(conn, screening_results, row)
+        return [None] * len(rows)
     if not rows:
         return []
     inserted = await conn.execute(_INSERT_RETURNING_ID, rows)
@@ -145,6 +153,7 @@ async def screen_subject(
     ((result, record_id),) = await screen_subjects(
         conn, screener, [(subject_ref, subject)], trigger=trigger, rescreen_job_id=rescreen_job_id
     )
+    assert record_id is not None  # written at once, its id returned
     return result, record_id
 
 
@@ -155,13 +164,17 @@ async def screen_subjects(
     *,
     trigger: str,
     rescreen_job_id: int | None = None,
-) -> list[tuple[ScreeningResult, int]]:
-    """:func:`screen_subject` for several subjects, their records written in one statement."""
+    insert_row: RowInsert | None = None,
+) -> list[tuple[ScreeningResult, int | None]]:
+    """:func:`screen_subject` for several subjects, their records written in one statement (or
+    through ``insert_row``, see :func:`record_screenings`)."""
     results = [
         (subject_ref, await apply_cleared_memory(conn, subject_ref, screener.screen(subject)))
         for subject_ref, subject in subjects
     ]
-    record_ids = await record_screenings(conn, results, trigger=trigger, rescreen_job_id=rescreen_job_id)
+    record_ids = await record_screenings(
+        conn, results, trigger=trigger, rescreen_job_id=rescreen_job_id, insert_row=insert_row
+    )
     return [(result, record_id) for (_, result), record_id in zip(results, record_ids, strict=True)]
 
 
