@@ -74,17 +74,24 @@ async def _write(conn: AsyncConnection, pending: list[tuple[Table, Mapping[str, 
     for table, row in pending:
         groups.setdefault((table, tuple(sorted(row))), []).append(row)
     shape: _Shape = tuple((table, columns, len(rows)) for (table, columns), rows in groups.items())
-    params = {
-        _name(group, index, column): row[column]
-        for group, ((_, columns), rows) in enumerate(groups.items())
-        for index, row in enumerate(rows)
-        for column in columns
-    }
-    await _combined(shape).rows(conn, params)
+    values = [row[column] for (_, columns), rows in groups.items() for row in rows for column in columns]
+    await _combined(shape).rows(conn, dict(zip(_names(shape), values, strict=True)))
 
 
 def _name(group: int, index: int, column: str) -> str:
     return f"w{group}_{index}_{column}"
+
+
+@functools.cache
+def _names(shape: _Shape) -> tuple[str, ...]:
+    """The parameter names of a shape's statement, in the order :func:`_write` lists the values
+    (a transfer's statement has about a hundred: formatted once, not per transfer)."""
+    return tuple(
+        _name(group, index, column)
+        for group, (_, columns, count) in enumerate(shape)
+        for index in range(count)
+        for column in columns
+    )
 
 
 @functools.cache

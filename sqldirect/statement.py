@@ -112,24 +112,37 @@ class DirectStatement(Generic[S]):
             found = self._by_columns[columns] = _compile(self.statement, dialect, columns)
         return found
 
-    async def rows(self, conn: AsyncConnection, params: Mapping[str, Any] | None = None) -> list[Any]:
-        """Every row the statement returns (none for a statement without RETURNING)."""
+    async def rows(
+        self, conn: AsyncConnection, params: Mapping[str, Any] | None = None, *, alone: bool = False
+    ) -> list[Any]:
+        """Every row the statement returns (none for a statement without RETURNING).
+
+        ``alone``: on a connection with no transaction open, the statement is a transaction of its
+        own, committed when it ends (one round trip, no ``BEGIN`` or ``COMMIT``), as on a
+        connection in SQLAlchemy's ``AUTOCOMMIT`` mode but without switching the connection's
+        isolation level there and back (about 100-170 µs of the client's CPU); inside an open
+        transaction it runs in that transaction as usual. SQLite: as without ``alone``.
+        """
         if conn.dialect.driver != "asyncpg":
             result = await conn.execute(self.statement, dict(params or {}))
             return list(result) if result.returns_rows else []
-        return await self._run(conn, params or {})
+        return await self._run(conn, params or {}, alone)
 
-    async def first(self, conn: AsyncConnection, params: Mapping[str, Any] | None = None) -> Any | None:
+    async def first(
+        self, conn: AsyncConnection, params: Mapping[str, Any] | None = None, *, alone: bool = False
+    ) -> Any | None:
         """The first row, or ``None``."""
-        found = await self.rows(conn, params)
+        found = await self.rows(conn, params, alone=alone)
         return found[0] if found else None
 
-    async def scalar(self, conn: AsyncConnection, params: Mapping[str, Any] | None = None) -> Any:
+    async def scalar(
+        self, conn: AsyncConnection, params: Mapping[str, Any] | None = None, *, alone: bool = False
+    ) -> Any:
         """The first column of the first row, or ``None``."""
-        found = await self.first(conn, params)
+        found = await self.first(conn, params, alone=alone)
         return None if found is None else found[0]
 
-    async def _run(self, conn: AsyncConnection, params: Mapping[str, Any]) -> list[Any]:
+    async def _run(self, conn: AsyncConnection, params: Mapping[str, Any], alone: bool) -> list[Any]:
         dialect: Any = conn.dialect
         compiled = self._compiled(dialect, params)
         values = compiled.compiled.construct_params(params)
@@ -146,7 +159,10 @@ class DirectStatement(Generic[S]):
             sync._nested_transaction and not sync._nested_transaction.is_active
         ):
             sync._invalid_transaction()
-        if sync._transaction is None:
+        # Alone, with no transaction open, nothing is begun: SQLAlchemy has none to end, and
+        # asyncpg outside a transaction runs the statement as its own.
+        alone = alone and sync._transaction is None
+        if sync._transaction is None and not alone:
             sync._autobegin()
         if sync._has_events or sync.engine._has_events:
             sync.dispatch.before_cursor_execute(sync, None, compiled.sql, tuple(args), None, False)
@@ -158,7 +174,7 @@ class DirectStatement(Generic[S]):
         adapted: Any = fairy.dbapi_connection
         try:
             async with adapted._execute_mutex:
-                if adapted._transaction is None:
+                if adapted._transaction is None and not alone:
                     await adapted._start_transaction()
                 prepared, attributes = await adapted._prepare(
                     compiled.sql, dialect._invalidate_schema_cache_asof

@@ -234,3 +234,36 @@ async def test_a_connection_without_begin_commits_what_ran_here(table: AsyncEngi
         await INSERT.rows(conn, values(21))
     async with table.connect() as conn:
         assert await COUNT.scalar(conn) == 1
+
+
+@pytest.mark.postgres_only
+async def test_alone_a_statement_is_its_own_transaction_without_begin_or_commit(table: AsyncEngine) -> None:
+    async with statements_run(table) as sent, table.connect() as conn:
+        inserted = await INSERT.first(conn, values(30), alone=True)
+        assert inserted is not None and inserted.amount == Decimal("12.34")
+        assert not conn.in_transaction()  # nothing for SQLAlchemy to commit or roll back
+    # Closed without a commit, and the row is there: the statement committed when it ended.
+    assert not any(statement.startswith(("BEGIN", "COMMIT")) for statement in sent)
+    async with table.connect() as conn:
+        assert await COUNT.scalar(conn, alone=True) == 1
+        # The connection is still good for a transaction afterwards.
+        async with conn.begin():
+            await INSERT.rows(conn, values(31))
+    async with table.connect() as conn:
+        assert await COUNT.scalar(conn) == 2
+
+
+async def test_alone_inside_an_open_transaction_runs_in_it(table: AsyncEngine) -> None:
+    async with table.connect() as conn:
+        async with conn.begin() as transaction:
+            await INSERT.rows(conn, values(32), alone=True)
+            assert await COUNT.scalar(conn, alone=True) == 1
+            await transaction.rollback()
+        assert await COUNT.scalar(conn, alone=True) == 0  # rolled back with the transaction
+    async with table.connect() as conn:
+        with pytest.raises(IntegrityError):
+            async with conn.begin():
+                await INSERT.rows(conn, values(33))
+                await INSERT.rows(conn, values(33), alone=True)  # in the transaction: undone with it
+    async with table.connect() as conn:
+        assert await COUNT.scalar(conn) == 0

@@ -25,7 +25,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.clock import as_utc
-from backend.db import reading, single_statement
 from backend.partners.credentials import PartnerSecrets
 from backend.partners.signing import SIGNATURE_TOLERANCE_SECONDS, parse_signature_header, request_signature
 from backend.partners.tables import partner_api_keys, partner_request_nonces, partners
@@ -134,8 +133,8 @@ async def authenticate(
     if abs(clock - timestamp) > SIGNATURE_TOLERANCE_SECONDS:
         raise _unauthorized("signature_expired", "The signature's timestamp is over 5 minutes from ours.")
     moment = datetime.fromtimestamp(clock, UTC)
-    async with reading(engine) as conn:
-        found = await _KEY_AND_PARTNER.first(conn, {"key_id": key_id})
+    async with engine.connect() as conn:
+        found = await _KEY_AND_PARTNER.first(conn, {"key_id": key_id}, alone=True)
     row = None if found is None else found._mapping
     if (
         row is None
@@ -156,8 +155,8 @@ async def authenticate(
     remembered = {"key_id": key_id, "signature": matching, "expires_at": expires, "now": moment}
     try:
         if engine.dialect.name == "postgresql":
-            async with single_statement(engine) as conn:
-                await _SWEEP_AND_REMEMBER.rows(conn, remembered)
+            async with engine.connect() as conn:
+                await _SWEEP_AND_REMEMBER.rows(conn, remembered, alone=True)
         else:
             async with engine.begin() as conn:
                 await conn.execute(_forget_old_nonces, {"now": moment})

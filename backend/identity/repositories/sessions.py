@@ -184,7 +184,9 @@ async def insert_refresh_token(
 async def principal_of_session(
     connection: AsyncConnection, session_id: uuid.UUID
 ) -> SessionPrincipalRecord | None:
-    row = await _PRINCIPAL.first(connection, {"session_id": session_id})
+    """The session and its customer as every authenticated request checks them; outside a
+    transaction a statement of its own (``alone``: one round trip)."""
+    row = await _PRINCIPAL.first(connection, {"session_id": session_id}, alone=True)
     if row is None:
         return None
     return SessionPrincipalRecord(
