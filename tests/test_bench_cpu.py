@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from backend.bench_e2e.cpu import cpu_ms_per_transfer, cpu_snapshot
+from backend.bench_e2e.pgbench import children_cpu_seconds, machine_busy_seconds
 from backend.bench_e2e.stack import Process, Stack, StackConfig
 
 
@@ -44,3 +45,14 @@ def test_a_busy_process_of_the_stack_shows_its_cpu(tmp_path: Path) -> None:
     figures = cpu_ms_per_transfer(before, after, transfers=1)
     assert figures["worker"] >= 300  # about 400 ms of busy loop, counted from zero
     assert "postgres" in figures and "server" not in figures
+
+
+@pytest.mark.skipif(not Path("/proc/stat").exists(), reason="reads Linux /proc")
+def test_the_reference_counts_the_machines_and_its_clients_cpu() -> None:
+    busy_before, children_before = machine_busy_seconds(), children_cpu_seconds()
+    busy = "import time\nend = time.process_time() + 0.4\nwhile time.process_time() < end: pass\n"
+    subprocess.run([sys.executable, "-c", busy], check=True)
+    busy_after, children_after = machine_busy_seconds(), children_cpu_seconds()
+    assert busy_before is not None and busy_after is not None
+    assert children_after - children_before >= 0.35  # the child's busy loop, once it has ended
+    assert busy_after - busy_before >= 0.35  # the machine was busy at least that long

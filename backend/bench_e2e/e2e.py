@@ -267,6 +267,15 @@ def _figures(
             "pgbenchLatencyMs": reference.latency_ms,
             "pgbench": reference.command,
             "ratio": round(ratio, 3),
+            # What one TPC-B transaction costs the machine, and so what a transfer may cost at the
+            # target ratio (pgbench keeps every core busy): compare with cpuMsPerTransfer.total.
+            "pgbenchCpuMsPerTransaction": {
+                "machine": reference.machine_cpu_ms,
+                "pgbench": reference.client_cpu_ms,
+            },
+            "cpuMsPerTransferAtTarget": None
+            if reference.machine_cpu_ms is None
+            else round(reference.machine_cpu_ms / TARGET["ratio"], 2),
             "targetMet": ratio >= TARGET["ratio"]
             and result.p99_ms <= TARGET["p99Ms"]
             and result.errors == 0
