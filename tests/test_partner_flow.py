@@ -4,6 +4,7 @@ pull mode, and the HTTP client's retries and circuit breaker."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -202,3 +203,17 @@ async def test_the_circuit_opens_after_repeated_failures_and_a_trial_closes_it()
         up = True
         await client.post("ptn_1", "https://bank.example/w", b"{}", {})
         assert client.breaker.state("ptn_1", utcnow()) == "closed"
+
+
+async def test_a_pushed_instruction_the_bank_accepted_is_marked_sent_until_it_answers(
+    push_world: World,
+) -> None:
+    w = push_world
+    w.bank.config = dataclasses.replace(w.bank.config, callback_delay_seconds=1.0)
+    payout_id = await make_payout(w.engine, w.settings, w.partner_id, "TR-SLOW", "30.00")
+    await w.worker.run_once()
+    # Read from another connection: the mark is committed, not waiting in the worker's.
+    assert await w.statuses() == {"TR-SLOW": "sent"}
+    await w.deliver_everything()
+    assert await w.statuses() == {"TR-SLOW": "confirmed"}
+    assert w.outcomes.confirmed == [payout_id]

@@ -192,8 +192,7 @@ class OutboxWorker:
         }
         async with self.engine.connect() as conn:
             if conn.dialect.name == "postgresql":
-                autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
-                rows = [row._mapping for row in await _CLAIM_AND_LEASE.rows(autocommit, values)]
+                rows = [row._mapping for row in await _CLAIM_AND_LEASE.rows(conn, values, alone=True)]
             else:
                 async with conn.begin():
                     ids = list((await conn.execute(_claimable, values)).scalars())

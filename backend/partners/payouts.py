@@ -399,8 +399,9 @@ async def get_payout(conn: AsyncConnection, partner_id: str, payout_id: str) -> 
 async def get_payout_for_partner(
     conn: AsyncConnection, partner_id: str, payout_id: str, sealer: Sealer
 ) -> tuple[Payout, Beneficiary]:
-    """The payout and its unsealed beneficiary, to hand to the partner."""
-    row = await _one.first(conn, {"partner_id": partner_id, "payout_id": payout_id})
+    """The payout and its unsealed beneficiary, to hand to the partner (outside a transaction, a
+    statement of its own)."""
+    row = await _one.first(conn, {"partner_id": partner_id, "payout_id": payout_id}, alone=True)
     if row is None:
         raise PayoutNotFound(f"no payout {payout_id}")
     return Payout.from_row(row._mapping), open_beneficiary(row.beneficiary_sealed, sealer)
@@ -543,5 +544,6 @@ async def _announce(
 
 
 async def mark_sent(conn: AsyncConnection, payout_id: str, *, now: datetime | None = None) -> None:
-    """The partner accepted our push instruction (a no-op if it already confirmed or failed it)."""
-    await _sent.rows(conn, {"payout_id": payout_id, "now": now or utcnow()})
+    """The partner accepted our push instruction (a no-op if it already confirmed or failed it);
+    outside a transaction, a statement of its own, committed when it ends."""
+    await _sent.rows(conn, {"payout_id": payout_id, "now": now or utcnow()}, alone=True)
