@@ -1,7 +1,8 @@
 """Client CPU per statement, three ways: SQLAlchemy Core's execute, the same statement through
 sqldirect (compiled once, run on asyncpg under SQLAlchemy's connection), and asyncpg alone; then
 what a transaction around one statement costs the client (SQLAlchemy's connect, begin, commit and
-close). A primary-key read, 5,000 times on one connection, three rounds. Needs the PostgreSQL of
+close), a read in autocommit mode (connect, switch the isolation level, close) and the same read
+alone (sqldirect's ``alone``: no switch). A primary-key read, 5,000 times on one connection, three rounds. Needs the PostgreSQL of
 the tests (``test`` database on 127.0.0.1, trust auth); makes and drops a table ``direct_probe``.
 Run from the repository root:
 
@@ -9,6 +10,8 @@ Run from the repository root:
 
 Session 8 (docs/performance.md, "Statements on the driver"): SQLAlchemy 172-240 µs, sqldirect
 67-73 µs; a transaction around one statement 549-569 µs, an autocommit read 262-340 µs.
+Session 9, a slower hour (sqldirect 136-176 µs): an autocommit read 352-366 µs, the same read alone
+306-328 µs.
 """
 
 import time
@@ -80,9 +83,15 @@ async def main() -> None:
                 async with engine.connect() as conn:
                     await one.first(await conn.execution_options(isolation_level="AUTOCOMMIT"))
             read_cost = per_call(started, calls)
+            started = time.process_time()
+            for _ in range(calls):
+                async with engine.connect() as conn:
+                    await one.first(conn, alone=True)
+            alone_cost = per_call(started, calls)
             print(
                 f"SQLAlchemy {sqlalchemy_cost}, sqldirect {direct_cost}, asyncpg alone {asyncpg_cost}; "
-                f"transaction around one statement {transaction_cost}, autocommit read {read_cost}"
+                f"transaction around one statement {transaction_cost}, autocommit read {read_cost}, "
+                f"read alone {alone_cost}"
             )
     finally:
         async with engine.begin() as conn:

@@ -31,7 +31,10 @@ class Answer(asyncio.Protocol):
         self.buffer += data
         while (end := self.buffer.find(b"\r\n\r\n")) >= 0:
             head = self.buffer[:end].decode()
-            length = next((int(x.split(":")[1]) for x in head.split("\r\n") if x.lower().startswith("content-length:")), 0)
+            length = next(
+                (int(x.split(":")[1]) for x in head.split("\r\n") if x.lower().startswith("content-length:")),
+                0,
+            )
             if len(self.buffer) < end + 4 + length:
                 return
             self.buffer = self.buffer[end + 4 + length :]
