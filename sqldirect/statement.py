@@ -121,8 +121,8 @@ class DirectStatement(Generic[S]):
         own, committed when it ends (one round trip, no ``BEGIN`` or ``COMMIT``), as on a
         connection in SQLAlchemy's ``AUTOCOMMIT`` mode but without switching the connection's
         isolation level there and back (40-60 µs of the client's CPU less per read,
-        ``docs/scripts/direct-cost.py``); inside an open
-        transaction it runs in that transaction as usual. SQLite: as without ``alone``.
+        ``docs/scripts/direct-cost.py``); inside an open transaction it runs in that transaction
+        as usual. SQLite: as without ``alone``.
         """
         if conn.dialect.driver != "asyncpg":
             result = await conn.execute(self.statement, dict(params or {}))
