@@ -8,9 +8,9 @@ hash is needed) and each use replaces it with a new one.
 
 A token's signature and claims never change, so :class:`AccessTokens` keeps the claims of tokens it
 has verified (up to :data:`VERIFIED_KEPT`, oldest forgotten first) and checks only their expiry
-when they come back: PyJWT's decoding cost about 0.7 ms of the server's CPU per request, a
-twentieth of a transfer's (docs/performance.md). Only a token that verified is kept; one that
-failed is checked in full each time.
+when they come back: PyJWT's decoding was 7% of the server's CPU per transfer under load
+(docs/performance.md, session 9). Only a token that verified is kept, by its whole text: one that
+failed, or differs from a kept one in any character, is checked in full.
 """
 
 from __future__ import annotations
