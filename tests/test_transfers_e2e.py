@@ -7,7 +7,9 @@ import asyncio
 import dataclasses
 import uuid
 from decimal import Decimal
+from typing import Any
 
+import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.settings import Settings
@@ -207,3 +209,31 @@ async def test_status_notifications_reach_the_push_channel(engine: AsyncEngine, 
             await PushHandler(provider).deliver(StoredEvent.from_row(row))
     assert [message.template for message in provider.sent] == ["transfer.sent_to_partner"]
     assert provider.sent[0].customer_id == str(sender.customer_id)
+
+
+@pytest.mark.postgres_only
+async def test_two_concurrent_transfers_of_one_sender_cannot_both_slip_under_the_daily_limit(
+    engine: AsyncEngine, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both would read the day's history before either is written, but the sender is locked from
+    the limits check to the commit: the second waits for the first and then sees it."""
+    import backend.transfers.party_screening as party_screening
+
+    screen = party_screening.screen_parties
+
+    async def slow_screening(*args: Any, **kwargs: Any) -> Any:
+        await asyncio.sleep(0.3)  # between the limits check and the transfer's rows
+        return await screen(*args, **kwargs)
+
+    async with transfer_world(engine, settings) as world:
+        sender = await world.customer(tier=1)  # 2,000 USD a day
+        await world.fund(sender, "200000.00", "RUB")
+        recipient_id = await world.recipient(sender, method="bank_account", iban=IBAN)
+        first = await world.send(sender, (await world.quote(sender, "63000.00"))["id"], recipient_id)
+        assert first.status_code == 201, first.text  # about 900 USD
+        quotes = [await world.quote(sender, "49000.00") for _ in range(2)]  # about 700 USD each
+        monkeypatch.setattr(party_screening, "screen_parties", slow_screening)
+        both = await asyncio.gather(*(world.send(sender, quote["id"], recipient_id) for quote in quotes))
+        assert sorted(response.status_code for response in both) == [201, 422], [r.text for r in both]
+        refused = next(response for response in both if response.status_code == 422)
+        assert "limit" in refused.json()["code"]
