@@ -45,6 +45,7 @@ __all__ = [
     "TierLimits",
     "check_limits",
     "limit_usage",
+    "limits_lock_key",
     "lock_customer",
     "to_base",
     "travel_rule_applies",
@@ -223,10 +224,16 @@ async def limit_usage(
 _ADVISORY_LOCK = direct(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"))
 
 
+def limits_lock_key(customer_ref: str) -> str:
+    """The advisory lock key that serialises one customer's limit checks: a caller that reads the
+    customer's row first may take it in that statement instead of :func:`lock_customer`."""
+    return f"korpu.limits:{customer_ref}"
+
+
 async def lock_customer(conn: AsyncConnection, customer_ref: str) -> None:
     """Serialise limit checks of one customer until the current transaction ends (PostgreSQL)."""
     if conn.dialect.name == "postgresql":
-        await _ADVISORY_LOCK.rows(conn, {"key": f"korpu.limits:{customer_ref}"})
+        await _ADVISORY_LOCK.rows(conn, {"key": limits_lock_key(customer_ref)})
 
 
 async def check_limits(

@@ -20,7 +20,7 @@ from tests.statements import statements_compiled, statements_run
 from tests.transfer_support import World, transfer_world
 
 IBAN = "AZ21NABZ00000000137010001944"
-BUDGET = 11
+BUDGET = 10
 """Statements of one transfer, its sign-in check included: 28 when this test was written, 18 since
 the limits and every monitoring rule read the history in one statement, the rules are cached per
 process, both parties' screenings are stored in one statement and the payout takes the partner row
@@ -28,7 +28,8 @@ the transfer read; 17 since the transfer's hold is one statement (``ledger.store
 since the transfer row and its timeline are one statement; 13 since the payout, the outbox events,
 the transfer with its timeline and the idempotency reply are one statement
 (``backend.deferred_inserts``); 12 since the monitoring event joins that statement; 11 since both
-parties' screening records join it too."""
+parties' screening records join it too; 10 since the sender's limits lock is taken by the profile
+read."""
 
 
 @asynccontextmanager

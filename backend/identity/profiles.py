@@ -63,9 +63,12 @@ class ProfileChanges:
     language: str | None = None
 
 
-async def load_profile(connection: AsyncConnection, personal: PersonalData, customer_id: int) -> Profile:
-    """The unsealed profile of ``customer_id``; raises :class:`CustomerNotFound`."""
-    record = await customers.get(connection, customer_id)
+async def load_profile(
+    connection: AsyncConnection, personal: PersonalData, customer_id: int, *, advisory_lock: str | None = None
+) -> Profile:
+    """The unsealed profile of ``customer_id``; raises :class:`CustomerNotFound`. ``advisory_lock``:
+    the key of a transaction-scoped lock to take in the same round trip (PostgreSQL)."""
+    record = await customers.get(connection, customer_id, advisory_lock=advisory_lock)
     if record is None:
         raise CustomerNotFound()
     birth = personal.open_optional(record.birth_date_sealed, BIRTH_DATE_CONTEXT)

@@ -77,14 +77,19 @@ async def run_checks(
     screen: PartiesScreener,
     convert: Converter,
     now: datetime,
+    sender_locked: bool = False,
 ) -> CheckOutcome:
     """Limits first (they refuse), then screening and monitoring (they decide).
 
-    The sender is locked first (see :func:`~compliance.kyc.check_limits`); then what the limits and
-    every monitoring rule read of the past is read in one statement.
+    The sender is locked first (see :func:`~compliance.kyc.check_limits`), unless
+    ``sender_locked`` says the caller already holds the lock of
+    :func:`~compliance.kyc.limits_lock_key` in this transaction; then what the limits and every
+    monitoring rule read of the past is read in one statement (a statement after the lock, so it
+    sees every transfer of the sender committed before).
     """
     limits = rules.tier_limits()
-    await lock_customer(conn, facts.customer_ref)
+    if not sender_locked:
+        await lock_customer(conn, facts.customer_ref)
     wanted = want_history(facts, rules, now, convert=convert)
     wanted.sent_hours |= {DAY_HOURS, MONTH_HOURS}
     history = await read_history(

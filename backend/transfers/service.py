@@ -63,6 +63,7 @@ from backend.transfers.model import (
 from backend.transfers.tables import transfers as transfers_table
 from backend.transfers.views import transfer_json
 from compliance.cases import open_alert
+from compliance.kyc import limits_lock_key
 from compliance.monitoring import RuleCache, TransferFacts, record_event
 from compliance.privacy import BlindIndex, Sealer
 from compliance.screening import Subject
@@ -262,7 +263,12 @@ class TransferService:
                 f"paid by {payee.method} in {payee.country}"
             )
         transfer_id = str(uuid.uuid4())
-        profile = await load_profile(conn, self._personal, principal.customer_id)
+        customer_ref = f"customer:{principal.customer_id}"
+        # The sender's limits lock is taken with the profile read (one round trip, not two); the
+        # checks' history read comes after it.
+        profile = await load_profile(
+            conn, self._personal, principal.customer_id, advisory_lock=limits_lock_key(customer_ref)
+        )
         sender_name = (
             " ".join(part for part in (profile.given_name, profile.family_name) if part) or "unknown"
         )
@@ -272,7 +278,7 @@ class TransferService:
         recipient_ref = payee_ref(self._index, payee.method, account)
         facts = TransferFacts(
             transfer_ref=transfer_id,
-            customer_ref=f"customer:{principal.customer_id}",
+            customer_ref=customer_ref,
             recipient_ref=recipient_ref,
             amount=quote.total_to_pay,
             base_amount=convert(quote.total_to_pay, "USD"),
@@ -290,6 +296,7 @@ class TransferService:
             screen=self._screen,
             convert=convert,
             now=now,
+            sender_locked=True,
         )
         recipient_customer_id: int | None = None
         partner_id: str | None = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, bindparam, case, insert, or_, select, update
+from sqlalchemy import and_, bindparam, case, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from backend.identity.clock import as_utc
@@ -58,6 +58,14 @@ class PinAttempt:
 
 _FIND_BY_PHONE = select(customers.c.id).where(customers.c.phone_index == bindparam("phone_index"))
 _GET = direct(select(*customers.c).where(customers.c.id == bindparam("customer_id")))
+_GET_LOCKING = direct(
+    select(
+        *customers.c,
+        func.pg_advisory_xact_lock(func.hashtextextended(bindparam("lock_key"), 0)).label("advisory_lock"),
+    ).where(customers.c.id == bindparam("customer_id"))
+)
+"""The customer, taking a transaction-scoped advisory lock in the same round trip (one row: one
+call)."""
 _INSERT = insert(customers).returning(customers.c.id)
 _UPDATE_PROFILE = (
     update(customers)
@@ -152,8 +160,16 @@ async def find_id_by_phone_index(connection: AsyncConnection, phone_index: str) 
     return None if found is None else int(found)
 
 
-async def get(connection: AsyncConnection, customer_id: int) -> CustomerRecord | None:
-    row = await _GET.first(connection, {"customer_id": customer_id})
+async def get(
+    connection: AsyncConnection, customer_id: int, *, advisory_lock: str | None = None
+) -> CustomerRecord | None:
+    """The customer's row. ``advisory_lock``: on PostgreSQL, also take the transaction's advisory
+    lock of that key (``pg_advisory_xact_lock(hashtextextended(key, 0))``), held until the
+    transaction ends, in the same statement (an unknown customer takes no lock)."""
+    if advisory_lock is not None and connection.dialect.name == "postgresql":
+        row = await _GET_LOCKING.first(connection, {"customer_id": customer_id, "lock_key": advisory_lock})
+    else:
+        row = await _GET.first(connection, {"customer_id": customer_id})
     return None if row is None else _record(row)
 
 
