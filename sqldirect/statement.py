@@ -3,7 +3,7 @@ underneath SQLAlchemy's.
 
 Why: SQLAlchemy's async execution path (a greenlet per call, an execution context, a cursor adapter,
 a result object) costs 130-250 µs of the client's CPU per statement on this machine; the same
-statement sent through asyncpg costs 46-100 µs (``docs/scripts/statement-cost.py``). A transfer's
+statement sent through asyncpg costs 46-100 µs (``docs/scripts/direct-cost.py``). A transfer's
 creation runs ten statements, so that machinery was a fifth of the server's CPU.
 
 What stays the same as :meth:`AsyncConnection.execute`:

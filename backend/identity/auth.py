@@ -17,6 +17,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from backend.db import alone
 from backend.i18n import translator
 from backend.i18n.messages import OTP_SMS
 from backend.identity.clock import Clock, seconds_until
@@ -266,8 +267,7 @@ class AuthService:
             raise TokenExpired() from None
         except AccessTokenInvalid:
             raise Unauthorized() from None
-        # One round trip on its own (sqldirect's ``alone``), outside any transaction.
-        async with self._engine.connect() as connection:
+        async with alone(self._engine) as connection:
             found = await sessions.principal_of_session(connection, claims.session_id)
         if found is None or found.customer_id != claims.customer_id or found.device_id != claims.device_id:
             raise Unauthorized()

@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.clock import as_utc
+from backend.db import alone
 from backend.partners.credentials import PartnerSecrets
 from backend.partners.signing import SIGNATURE_TOLERANCE_SECONDS, parse_signature_header, request_signature
 from backend.partners.tables import partner_api_keys, partner_request_nonces, partners
@@ -133,7 +134,7 @@ async def authenticate(
     if abs(clock - timestamp) > SIGNATURE_TOLERANCE_SECONDS:
         raise _unauthorized("signature_expired", "The signature's timestamp is over 5 minutes from ours.")
     moment = datetime.fromtimestamp(clock, UTC)
-    async with engine.connect() as conn:
+    async with alone(engine) as conn:
         found = await _KEY_AND_PARTNER.first(conn, {"key_id": key_id}, alone=True)
     row = None if found is None else found._mapping
     if (
@@ -155,7 +156,7 @@ async def authenticate(
     remembered = {"key_id": key_id, "signature": matching, "expires_at": expires, "now": moment}
     try:
         if engine.dialect.name == "postgresql":
-            async with engine.connect() as conn:
+            async with alone(engine) as conn:
                 await _SWEEP_AND_REMEMBER.rows(conn, remembered, alone=True)
         else:
             async with engine.begin() as conn:

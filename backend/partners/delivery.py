@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from backend.db import alone
 from backend.outbox.delivery import DeliveryDeferred, DeliveryFailed
 from backend.outbox.events import StoredEvent
 from backend.partners.credentials import PartnerSecrets
@@ -86,7 +87,7 @@ class PayoutPushHandler:
     async def deliver(self, event: StoredEvent) -> None:
         try:
             partner, secrets = await self.partners.get(event.target)
-            async with self.engine.connect() as conn:
+            async with alone(self.engine) as conn:
                 payout, beneficiary = await get_payout_for_partner(
                     conn, partner.id, event.aggregate_id, self.keys.sealer
                 )
@@ -104,7 +105,5 @@ class PayoutPushHandler:
         await _send(
             self.http, partner.id, partner.payout_url, secrets, event, message_body(event.topic, event, data)
         )
-        async with self.engine.connect() as conn:
+        async with alone(self.engine) as conn:
             await mark_sent(conn, payout.id)
-            if conn.in_transaction():  # SQLite's; on PostgreSQL the statement ran alone
-                await conn.commit()
