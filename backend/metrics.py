@@ -16,6 +16,7 @@ from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from prometheus_client import Counter, Gauge, Histogram
 
 __all__ = [
+    "GROUP_COMMIT_TRANSFERS",
     "OUTBOX_LAG_SECONDS",
     "SCREENING_SECONDS",
     "TRANSFERS",
@@ -29,6 +30,11 @@ SCREENING_SECONDS = Histogram(
     "korpu_screening_seconds",
     "Time to screen one name",
     buckets=(0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1.0),
+)
+GROUP_COMMIT_TRANSFERS = Histogram(
+    "korpu_group_commit_transfers",
+    "Transfer creations committed in one transaction (group commit)",
+    buckets=(1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 64),
 )
 OUTBOX_LAG_SECONDS = Gauge(
     "korpu_outbox_lag_seconds", "Age of the oldest undelivered outbox event", multiprocess_mode="max"

@@ -73,6 +73,9 @@ class Settings:
     """How long a quote's rate is guaranteed."""
     db_pool_size: int = 20
     """Connections per process on PostgreSQL."""
+    group_commit_batch: int = 16
+    """Most transfer creations a process commits in one transaction on PostgreSQL (group commit,
+    :mod:`backend.transfers.group_commit`); 1 gives each its own transaction."""
     sms_url: str | None = None
     """The SMS gateway's send endpoint (required in prod); unset elsewhere means the dev inbox."""
     sms_token: str | None = field(default=None, repr=False)
@@ -138,6 +141,7 @@ class Settings:
             trusted_proxies=get("TRUSTED_PROXIES") or None,
             quote_ttl_seconds=_int(get("QUOTE_TTL_SECONDS", "1800"), "KORPU_QUOTE_TTL_SECONDS", 1, 86400),
             db_pool_size=_int(get("DB_POOL_SIZE", "20"), "KORPU_DB_POOL_SIZE", 1, 500),
+            group_commit_batch=_int(get("GROUP_COMMIT_BATCH", "16"), "KORPU_GROUP_COMMIT_BATCH", 1, 256),
             sms_url=sms_url,
             sms_token=get("SMS_TOKEN") or None,
             dev_sms_inbox=dev_sms_inbox,

@@ -60,8 +60,8 @@ async def post_entries(conn: AsyncConnection, requests: Sequence[LedgerRequest])
 
     A refused request (returned as its :class:`LedgerError`) writes nothing; the others are not
     affected. Later requests see the effects of earlier ones. However many requests, this is a
-    fixed handful of statements (see :mod:`ledger.planning`); on PostgreSQL a single new entry or
-    hold that is accepted takes one (:mod:`ledger.store_pg_at_once`).
+    fixed handful of statements (see :mod:`ledger.planning`); on PostgreSQL new entries and holds
+    that are all accepted take one (:mod:`ledger.store_pg_at_once`).
     """
     now = datetime.now(UTC)
     forms = [canonical(request, now) for request in requests]
@@ -70,10 +70,10 @@ async def post_entries(conn: AsyncConnection, requests: Sequence[LedgerRequest])
     if not checked:
         return results
     postgres = conn.dialect.name == "postgresql"
-    if postgres and len(checked) == 1 and "hold" not in checked[0]:
-        # One new entry or hold (a transfer's, a top-up's): the one-statement path, in the caller's
-        # transaction; it writes nothing when the request needs a decision, which the usual path
-        # below then makes.
+    if postgres and all("hold" not in form for form in checked):
+        # New entries and holds only (a transfer's, a top-up's, a group commit's): the
+        # one-statement path, in the caller's transaction; it writes nothing when a request needs
+        # a decision, which the usual path below then makes.
         outcome = await store_pg_at_once.post_at_once(conn, checked)
         if outcome is not None:
             return _at_once_results(forms, outcome)

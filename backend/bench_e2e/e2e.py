@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import secrets
 import tempfile
 import time
@@ -21,6 +22,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import httpx
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -112,6 +114,18 @@ async def start_stack(
     return credentials
 
 
+_HISTOGRAM_TOTALS = re.compile(r"^korpu_group_commit_transfers_(sum|count)\s+(\S+)$", re.MULTILINE)
+
+
+async def group_commits(api_url: str) -> tuple[float, float]:
+    """Transfers committed by group commit and the transactions they took, over every server
+    process so far (from ``/metrics``); ``(0, 0)`` without group commit."""
+    async with httpx.AsyncClient(timeout=10) as client:
+        text = (await client.get(f"{api_url}/metrics")).text
+    totals = {kind: float(value) for kind, value in _HISTOGRAM_TOTALS.findall(text)}
+    return totals.get("sum", 0.0), totals.get("count", 0.0)
+
+
 async def analyze(engine: AsyncEngine) -> None:
     """Refresh the planner's statistics, as autovacuum would after a bulk load. Without them every
     plan the stack made on its first requests (tables of a few rows) is kept: with autovacuum off,
@@ -190,9 +204,11 @@ async def run_e2e(config: E2EConfig, *, say: Any = print) -> dict[str, Any]:
             stack.stop("worker")
         before = await _statuses(engine)
         load_before = load_average()
+        commits_before = await group_commits(stack.api_url)
         cpu_before = cpu_snapshot(stack)
         result = await asyncio.to_thread(_wrk, stack, config, plan, config.seconds)
         cpu_after = cpu_snapshot(stack)
+        commits_after = await group_commits(stack.api_url)
         load_during = load_average()
         after = await _statuses(engine)
         delivery: dict[str, Any] | None = None
@@ -215,6 +231,10 @@ async def run_e2e(config: E2EConfig, *, say: Any = print) -> dict[str, Any]:
         if delivery is not None:
             figures["delivery"] = delivery
         figures["cpuMsPerTransfer"] = cpu_ms_per_transfer(cpu_before, cpu_after, result.created)
+        commits = commits_after[1] - commits_before[1]
+        figures["transfersPerCommit"] = (
+            round((commits_after[0] - commits_before[0]) / commits, 2) if commits else None
+        )
         figures["loadAverage"] = {
             "beforeLoad": load_before,
             "afterLoad": load_during,

@@ -6,8 +6,10 @@ screening, monitoring), the transfer and its whole timeline (one row, built in m
 read back), the payout instruction (whose delivery is an outbox row), the idempotency record, and
 last the pending ledger entry that reserves the sender's money, behind a per-process gate
 (:mod:`backend.transfers.gate`) so that hot ledger accounts are held only from that write to the
-commit. Either all of it exists or none of it. (A ledger :class:`~ledger.batching.Batcher` may be
-passed instead, for group commit; measured slower here: docs/performance.md.)
+commit. Either all of it exists or none of it. With a :class:`~backend.transfers.group_commit.GroupCommit`,
+the creations waiting at the same moment share one such transaction instead, their rows written by
+one ``INSERT`` and their holds by one ledger call (group commit), with the same all-or-nothing
+outcome for each transfer.
 
 The service is also the partner capability's :class:`PayoutOutcomeHandler` (a confirmed payout
 posts the hold, a failed one voids it) and compliance's ``TransferDecisionSink`` (an officer's
@@ -16,6 +18,7 @@ release sends the held transfer on, a block returns the money).
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import uuid
@@ -52,6 +55,7 @@ from backend.transfers import repository as repo
 from backend.transfers.checks import CheckOutcome, PartiesScreener, run_checks
 from backend.transfers.entries import AccountOpener, remittance_entry
 from backend.transfers.gate import Enter, LedgerGate, run_gated
+from backend.transfers.group_commit import GroupCommit
 from backend.transfers.model import (
     PayoutMismatch,
     TimelineEvent,
@@ -68,20 +72,16 @@ from compliance.monitoring import RuleCache, TransferFacts, record_event
 from compliance.privacy import BlindIndex, Sealer
 from compliance.screening import Subject
 from fx.quotes import consume_quote
-from ledger.batching import Batcher
 from ledger.errors import InsufficientFunds, UnknownAccount
 from ledger.journal import post_entry, post_pending, void_pending
-from ledger.model import EntryRequest
+from ledger.model import Entry, EntryRequest
 from ledger.money import Money
-from ledger.retry import backoff, is_retryable
 from sqldirect import direct
 
 __all__ = ["LEDGER_SLOTS", "NoPartner", "TransferService"]
 
 logger = logging.getLogger("korpu.transfers")
 
-_ATTEMPTS = 10
-"""Runs of a batched transfer that keeps hitting deadlocks or serialization failures."""
 LEDGER_SLOTS = 2
 """Transactions per process between their ledger writes and their commit (see the gate)."""
 
@@ -162,7 +162,7 @@ class TransferService:
         blind_index: BlindIndex,
         quotes: QuoteService,
         screen: PartiesScreener,
-        batcher: Batcher | None = None,
+        group_commit: GroupCommit | None = None,
         ledger_slots: int = LEDGER_SLOTS,
         rules: RuleCache | None = None,
     ) -> None:
@@ -172,10 +172,15 @@ class TransferService:
         self._index = blind_index
         self._quotes = quotes
         self._screen = screen
-        self._batcher = batcher
+        self._group_commit = group_commit
         self._gate = LedgerGate(ledger_slots)
         self._accounts = AccountOpener()
         self._rules = rules or RuleCache()
+
+    @property
+    def group_commit(self) -> GroupCommit | None:
+        """The group commit creations go through (``None``: each in its own transaction)."""
+        return self._group_commit
 
     # --- sending ---------------------------------------------------------------------------------
 
@@ -196,10 +201,10 @@ class TransferService:
         convert = await self._quotes.converter()
         now = datetime.now(UTC)
 
-        async def unit(conn: AsyncConnection, enter: Enter) -> _Created:
+        async def unit(conn: AsyncConnection) -> tuple[_Created, _Reservation | None]:
             replay = await claim(conn, scope, idempotency_key, request_hash, sealer=self._sealer)
             if replay is not None:
-                return _Created(replay.status_code, replay.body, [], replayed=True)
+                return _Created(replay.status_code, replay.body, [], replayed=True), None
             assert idempotency_key is not None
             # The payout, outbox events, transfer, timeline and reply: one INSERT (PostgreSQL).
             async with deferred_inserts(conn):
@@ -210,35 +215,19 @@ class TransferService:
                 await store_reply(
                     conn, scope, idempotency_key, request_hash, 201, body, now=now, sealer=self._sealer
                 )
-            if reservation is not None:
-                await enter()
-                await reservation.post(conn, now)
-            return _Created(201, body, opened)
+            return _Created(201, body, opened), reservation
 
-        result = await self._run(unit)
+        async def alone() -> _Created:
+            return await run_gated(self._engine, self._gate, functools.partial(_post_last, unit))
+
+        if self._group_commit is None:
+            result = await alone()
+        else:
+            result = await self._group_commit.run(principal.customer_id, unit, alone)
         self._accounts.remember(result.opened_accounts)
         if not result.replayed:
             TRANSFERS.labels(status=result.body.get("status", "unknown")).inc()
         return result.status_code, result.body
-
-    async def _run(self, unit: Callable[[AsyncConnection, Enter], Awaitable[_Created]]) -> _Created:
-        """A transaction of its own, through the ledger gate (:mod:`backend.transfers.gate`), or a
-        unit of the group-commit batcher when one was given, rerun likewise on a deadlock (the batcher
-        hands a unit's own deadlock back to it, its savepoint rolled back)."""
-        if self._batcher is None:
-            return await run_gated(self._engine, self._gate, unit)
-
-        async def ungated(conn: AsyncConnection) -> _Created:
-            return await unit(conn, _no_gate)
-
-        for attempt in range(_ATTEMPTS):
-            try:
-                return await self._batcher.run(ungated)
-            except Exception as error:
-                if not is_retryable(error) or attempt == _ATTEMPTS - 1:
-                    raise
-                await backoff(attempt)
-        raise AssertionError("unreachable")
 
     async def _create_in(
         self,
@@ -402,7 +391,8 @@ class TransferService:
         timeline.append(TimelineEvent(status, now, None))
         transfer = await self._insert(conn, row, snapshot, timeline)
         await self._notify(conn, transfer_id, principal.customer_id, status, now, first=True)
-        return transfer, opened, _Reservation(entry, sender_wallet, credit_wallet=status is _S.PAID_OUT)
+        reservation = _Reservation(entry, sender_wallet, credit_wallet=status is _S.PAID_OUT, now=now)
+        return transfer, opened, reservation
 
     async def _insert(
         self,
@@ -674,26 +664,42 @@ class _Reservation:
     """The account it takes the money from (not opened beforehand)."""
     credit_wallet: bool
     """A wallet payout: post the hold at once, crediting the recipient's wallet."""
+    now: datetime
+    """The creation's time."""
 
-    async def post(self, conn: AsyncConnection, now: datetime) -> None:
+    async def post(self, conn: AsyncConnection) -> None:
+        """Post the entry alone (the last write of the transfer's own transaction)."""
         try:
             hold = await post_entry(conn, self.entry)
         except UnknownAccount as missing:
             if self.sender_wallet not in str(missing):
                 raise
             raise InsufficientFunds(f"account {self.sender_wallet} has insufficient funds") from None
+        await self.after(conn, hold)
+
+    async def after(self, conn: AsyncConnection, posted: Entry) -> None:
+        """What follows the posted hold: a wallet payout is credited at once."""
         if self.credit_wallet:
-            await _credit_wallet(conn, hold.id, str(self.entry.reference), now)
+            await _credit_wallet(conn, posted.id, str(self.entry.reference), self.now)
+
+
+async def _post_last(
+    unit: Callable[[AsyncConnection], Awaitable[tuple[_Created, _Reservation | None]]],
+    conn: AsyncConnection,
+    enter: Enter,
+) -> _Created:
+    """A creation in its own transaction: its work, then its hold through the ledger gate."""
+    created, reservation = await unit(conn)
+    if reservation is not None:
+        await enter()
+        await reservation.post(conn)
+    return created
 
 
 async def _credit_wallet(conn: AsyncConnection, hold_id: uuid.UUID, transfer_id: str, now: datetime) -> None:
     await post_pending(
         conn, hold_id, uuid.uuid4(), metadata={"transfer": transfer_id}, reference=transfer_id, now=now
     )
-
-
-async def _no_gate() -> None:
-    """The batcher orders its own ledger writes: nothing to wait for."""
 
 
 class InvalidCursor(ValueError):

@@ -7,8 +7,10 @@ from litestar.datastructures import State
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.backoffice.hooks import ComplianceHooks, hooks_of
+from backend.metrics import GROUP_COMMIT_TRANSFERS
 from backend.quotes import quote_service
 from backend.settings import Settings
+from backend.transfers.group_commit import GroupCommit, GroupCommitConfig
 from backend.transfers.outcomes import PayoutOutcomes
 from backend.transfers.party_screening import ScreenerParties
 from backend.transfers.service import TransferService
@@ -40,6 +42,7 @@ def install_transfer_services(state: State, settings: Settings, engine: AsyncEng
         quotes=quote_service(state),
         screen=ScreenerParties(screener),
         rules=rules,
+        group_commit=_group_commit(settings, engine),
     )
     wallets = WalletService(engine, personal=personal, sealer=sealer)
     state["transfers"] = transfers
@@ -47,3 +50,15 @@ def install_transfer_services(state: State, settings: Settings, engine: AsyncEng
     state["payout_outcomes"] = PayoutOutcomes(transfers, wallets)
     hooks = hooks_of(state)
     state["compliance_hooks"] = ComplianceHooks(transfers=transfers, set_tier=hooks.set_tier)
+
+
+def _group_commit(settings: Settings, engine: AsyncEngine) -> GroupCommit | None:
+    """Group commit on PostgreSQL (on SQLite writers queue on one lock anyway, and rows are not
+    collected into one ``INSERT``)."""
+    if engine.dialect.name != "postgresql" or settings.group_commit_batch < 2:
+        return None
+    return GroupCommit(
+        engine,
+        GroupCommitConfig(max_batch=settings.group_commit_batch),
+        on_commit=GROUP_COMMIT_TRANSFERS.observe,
+    )
