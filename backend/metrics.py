@@ -16,7 +16,7 @@ from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from prometheus_client import Counter, Gauge, Histogram
 
 __all__ = [
-    "GROUP_COMMIT_TRANSFERS",
+    "GROUP_COMMIT_UNITS",
     "OUTBOX_LAG_SECONDS",
     "SCREENING_SECONDS",
     "TRANSFERS",
@@ -31,9 +31,10 @@ SCREENING_SECONDS = Histogram(
     "Time to screen one name",
     buckets=(0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1.0),
 )
-GROUP_COMMIT_TRANSFERS = Histogram(
-    "korpu_group_commit_transfers",
-    "Transfer creations committed in one transaction (group commit)",
+GROUP_COMMIT_UNITS = Histogram(
+    "korpu_group_commit_units",
+    "Requests committed in one transaction by group commit (work: create, payout_outcome)",
+    ["work"],
     buckets=(1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 64),
 )
 OUTBOX_LAG_SECONDS = Gauge(

@@ -75,7 +75,7 @@ class Settings:
     """Connections per process on PostgreSQL."""
     group_commit_batch: int = 16
     """Most transfer creations a process commits in one transaction on PostgreSQL (group commit,
-    :mod:`backend.transfers.group_commit`); 1 gives each its own transaction."""
+    :mod:`backend.group_commit`); 1 gives each its own transaction."""
     sms_url: str | None = None
     """The SMS gateway's send endpoint (required in prod); unset elsewhere means the dev inbox."""
     sms_token: str | None = field(default=None, repr=False)

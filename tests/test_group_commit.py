@@ -20,8 +20,8 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from backend.deferred_inserts import insert_row
+from backend.group_commit import GroupCommit, GroupCommitConfig, post_last
 from backend.settings import Settings
-from backend.transfers.group_commit import GroupCommit, GroupCommitConfig
 from ledger.accounts import open_account
 from ledger.errors import InsufficientFunds
 from ledger.journal import post_entry
@@ -78,26 +78,25 @@ async def _tx(conn: AsyncConnection) -> int:
 
 
 def _unit(name: str, *, hold: Hold | None = None, fail: bool = False, log: list[str] | None = None) -> Any:
-    async def unit(conn: AsyncConnection) -> tuple[str, Hold | None]:
+    async def unit(conn: AsyncConnection) -> str:
         if log is not None:
             log.append(name)
         await insert_row(conn, written, {"unit": name, "tx": await _tx(conn)})
         if fail:
             raise ValueError(f"{name} refuses")
-        return name, hold
+        if hold is not None:
+            await post_last(conn, hold.entry, after=hold.after)
+        return name
 
     return unit
 
 
 def _alone(engine: AsyncEngine, unit: Any) -> Any:
-    """The unit in a transaction of its own, posting its hold itself (as the service does)."""
+    """The unit in a transaction of its own (where ``post_last`` posts at once)."""
 
     async def alone() -> Any:
         async with engine.begin() as conn:
-            value, hold = await unit(conn)
-            if hold is not None:
-                await hold.after(conn, await post_entry(conn, hold.entry))
-            return value
+            return await unit(conn)
 
     return alone
 
@@ -107,17 +106,29 @@ async def _rows(engine: AsyncEngine) -> dict[str, int]:
         return {row.unit: row.tx for row in await conn.execute(select(written.c.unit, written.c.tx))}
 
 
-async def _busy(commits: GroupCommit, engine: AsyncEngine) -> tuple[asyncio.Event, asyncio.Task[Any]]:
-    """Occupy the only batch slot until the returned event is set, so that what follows queues."""
+async def _busy(
+    commits: GroupCommit, engine: AsyncEngine, slots: int = 1
+) -> tuple[asyncio.Event, asyncio.Future[Any]]:
+    """Occupy ``slots`` batch slots until the returned event is set, so that what follows queues."""
     release = asyncio.Event()
 
-    async def blocker(conn: AsyncConnection) -> tuple[str, None]:
+    async def blocker(conn: AsyncConnection) -> str:
         await release.wait()
-        return "blocker", None
+        return "blocker"
 
-    task = asyncio.create_task(commits.run("blocker", blocker, _alone(engine, blocker)))
+    tasks = [
+        asyncio.create_task(commits.run(f"blocker-{slot}", blocker, _alone(engine, blocker)))
+        for slot in range(slots)
+    ]
     await asyncio.sleep(0.05)
-    return release, task
+    return release, asyncio.gather(*tasks)
+
+
+async def _queued(commits: GroupCommit, count: int) -> None:
+    """Wait until ``count`` units queue behind the busy slots."""
+    async with asyncio.timeout(10):
+        while commits.waiting < count:
+            await asyncio.sleep(0.01)
 
 
 async def test_creations_waiting_together_commit_in_one_transaction(probe: AsyncEngine) -> None:
@@ -222,14 +233,14 @@ async def test_a_deadlock_reruns_the_whole_batch(probe: AsyncEngine) -> None:
     attempts: list[str] = []
 
     def deadlocking(name: str) -> Any:
-        async def unit(conn: AsyncConnection) -> tuple[str, None]:
+        async def unit(conn: AsyncConnection) -> str:
             attempts.append(name)
             await insert_row(conn, written, {"unit": f"{name}-{len(attempts)}", "tx": await _tx(conn)})
             if len(attempts) == 2:  # the second unit of the first attempt
                 error = DBAPIError("SELECT", {}, Exception("deadlock detected"))
                 error.orig.sqlstate = "40P01"  # type: ignore[union-attr]
                 raise error
-            return name, None
+            return name
 
         return unit
 
@@ -257,16 +268,22 @@ async def test_transfers_sent_at_once_commit_together_and_each_gets_its_own_repl
             recipients.append(await world.recipient(sender, method="bank_account", iban=IBAN))
             quotes.append(await world.quote(sender, "1000.00"))
         keys = [str(uuid.uuid4()) for _ in senders]
+        release, blockers = await _busy(commits, engine, slots=2)
         batches_before = commits.batches
-        replies = await asyncio.gather(
+        sending = asyncio.gather(
             *(
                 world.send(sender, quote["id"], recipient, key)
                 for sender, quote, recipient, key in zip(senders, quotes, recipients, keys, strict=True)
             )
         )
+        await _queued(commits, 6)
+        release.set()
+        replies = await sending
+        await blockers
         assert [reply.status_code for reply in replies] == [201] * 5 + [422], [r.text for r in replies]
         assert replies[5].json()["code"] == "insufficient_funds"
-        assert commits.batches - batches_before < 5, "five creations at once took five transactions"
+        # Two blockers' batches, then the six in shares of the queue (the refused one reran alone).
+        assert commits.batches - batches_before - 2 <= 3, "six creations waiting together took 4+ commits"
         for sender, reply in zip(senders[:5], replies[:5], strict=True):
             mine = await world.http.get(f"/v1/transfers/{reply.json()['id']}", headers=sender.headers)
             assert mine.status_code == 200 and mine.json()["status"] == reply.json()["status"]
@@ -279,3 +296,67 @@ async def test_transfers_sent_at_once_commit_together_and_each_gets_its_own_repl
         assert again.status_code == 201 and again.json() == replies[0].json()
     async with engine.connect() as conn:
         assert (await verify(conn)).ok
+
+
+async def test_outside_a_batch_post_last_posts_at_once_and_raises_a_refusal(probe: AsyncEngine) -> None:
+    async with probe.begin() as conn:
+        await open_account(
+            conn, "customer:empty", "USD", Side.CREDIT, AccountFlags(debits_must_not_exceed_credits=True)
+        )
+        await open_account(conn, "partner:payable", "USD", Side.CREDIT)
+    refused = Hold("customer:empty", "partner:payable", "1.00")
+    with pytest.raises(InsufficientFunds):
+        async with probe.begin() as conn:
+            await post_last(conn, refused.entry, after=refused.after)
+    assert refused.posted is None
+
+
+async def test_payouts_confirmed_at_once_share_transactions_and_each_posts_its_hold(
+    engine: AsyncEngine, settings: Settings
+) -> None:
+    async with transfer_world(engine, settings) as world:
+        commits = world.app.state.partner_group_commit
+        assert commits is not None
+        # Four: more senders paying one account would be held for review (a fan-in rule).
+        senders = [await world.customer() for _ in range(4)]
+        for sender in senders:  # funding confirms every pending payout: fund everyone first
+            await world.fund(sender, "3000.00", "RUB")
+        sent = []
+        for sender in senders:
+            recipient = await world.recipient(sender, method="bank_account", iban=IBAN)
+            reply = await world.send(sender, (await world.quote(sender, "1000.00"))["id"], recipient)
+            assert reply.status_code == 201, reply.text
+            sent.append(reply.json())
+        claimed = await world.bank.get("/partner/v1/payouts", params={"status": "pending", "limit": 50})
+        payouts = claimed.json()["items"]
+        assert len(payouts) == 4
+        release, blockers = await _busy(commits, engine, slots=2)
+        batches_before = commits.batches
+        confirming = asyncio.gather(
+            *(
+                world.bank.post(
+                    f"/partner/v1/payouts/{payout['id']}/confirm", json={"partnerReference": f"b-{n}"}
+                )
+                for n, payout in enumerate(payouts)
+            )
+        )
+        await _queued(commits, 4)
+        release.set()
+        confirmed = await confirming
+        await blockers
+        assert [reply.status_code for reply in confirmed] == [200] * 4, [r.text for r in confirmed]
+        assert commits.batches - batches_before - 2 <= 3, "four confirmations waiting together took 4 commits"
+        # Confirming again changes nothing.
+        again = await world.bank.post(f"/partner/v1/payouts/{payouts[0]['id']}/confirm", json={})
+        assert again.status_code == 200
+        for sender, transfer in zip(senders, sent, strict=True):
+            mine = await world.http.get(f"/v1/transfers/{transfer['id']}", headers=sender.headers)
+            assert mine.json()["status"] == "paid_out"
+            assert await world.available(sender, "RUB") == Decimal("3000.00") - Decimal(
+                transfer["totalToPay"]["amount"]
+            )
+    async with engine.connect() as conn:
+        report = await verify(conn)
+        assert report.ok, report
+        pending = await conn.execute(text("SELECT count(*) FROM ledger_open_holds"))
+        assert pending.scalar_one() == 0, "every hold was posted"

@@ -15,7 +15,9 @@ __all__ = ["bench_crash", "bench_e2e"]
 
 @click.command("e2e")
 @click.option("--server-workers", default=2, show_default=True, help="korpu serve --workers.")
-@click.option("--connections", default=8, show_default=True, help="Requests in flight (wrk -c).")
+@click.option(
+    "--connections", default=16, show_default=True, help="Requests in flight (wrk -c; pgbench's -c is 16)."
+)
 @click.option("--threads", default=2, show_default=True, help="wrk threads.")
 @click.option("--seconds", default=30, show_default=True, help="Measured load time.")
 @click.option("--warmup", default=5, show_default=True, help="Seconds of load before measuring.")

@@ -62,8 +62,8 @@ class E2EConfig:
     """Measured load duration."""
     warmup_seconds: int = 5
     """Load before measuring (every server process warms its caches and connections)."""
-    connections: int = 8
-    """Requests wrk keeps in flight."""
+    connections: int = 16
+    """Requests wrk keeps in flight: as many clients as the pgbench reference has (``-c 16``)."""
     threads: int = 2
     """wrk threads."""
     senders: int = 200
@@ -114,7 +114,9 @@ async def start_stack(
     return credentials
 
 
-_HISTOGRAM_TOTALS = re.compile(r"^korpu_group_commit_transfers_(sum|count)\s+(\S+)$", re.MULTILINE)
+_HISTOGRAM_TOTALS = re.compile(
+    r'^korpu_group_commit_units_(sum|count)\{work="create"\}\s+(\S+)$', re.MULTILINE
+)
 
 
 async def group_commits(api_url: str) -> tuple[float, float]:

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from backend.group_commit import GroupCommit
 from backend.idempotency import claim, fingerprint, store_reply
 from backend.partners.auth import PartnerPrincipal, partner_guard, partner_principal, partner_secrets
 from backend.partners.outcomes import PayoutOutcomeHandler, RecordingOutcomeHandler, RefusingOutcomeHandler
@@ -144,7 +145,7 @@ class PartnerPayoutsController(Controller):
             )
             return payout.to_json()
 
-        return await _once(state, partner, request, data, work)
+        return await _once(state, partner, request, data, work, payout_id)
 
     @post(
         "/payouts/{payout_id:str}/fail",
@@ -169,7 +170,7 @@ class PartnerPayoutsController(Controller):
             )
             return payout.to_json()
 
-        return await _once(state, partner, request, data, work)
+        return await _once(state, partner, request, data, work, payout_id)
 
 
 async def _once(
@@ -178,24 +179,36 @@ async def _once(
     request: Request[Any, Any, Any],
     data: BaseModel,
     work: Callable[[AsyncConnection], Awaitable[dict[str, Any]]],
+    payout_id: str,
 ) -> Response[dict[str, Any]]:
     """Run ``work`` in one transaction; with an ``Idempotency-Key``, replay the first reply to that key.
 
     Confirm and fail are idempotent by themselves; the key adds the house contract on top (same key
-    with another body: 422), for integrators whose HTTP stack sends one on every POST.
+    with another body: 422), for integrators whose HTTP stack sends one on every POST. With a
+    group commit on ``state`` (``partner_group_commit``, PostgreSQL), outcomes arriving together
+    share one transaction (:mod:`backend.group_commit`), one per payout.
     """
     key = request.headers.get("idempotency-key")
     scope = f"partner:{partner.partner_id}"
     request_hash = fingerprint("POST", request.url.path, data.model_dump(mode="json"))
-    async with state.engine.begin() as conn:
+
+    async def unit(conn: AsyncConnection) -> tuple[int, Any]:
         if key:
             stored = await claim(conn, scope, key, request_hash)
             if stored is not None:
-                return Response(stored.body, status_code=stored.status_code)
+                return stored.status_code, stored.body
         body = await work(conn)
         if key:
             await store_reply(conn, scope, key, request_hash, 200, body)
-    return Response(body, status_code=200)
+        return 200, body
+
+    async def alone() -> tuple[int, Any]:
+        async with state.engine.begin() as conn:
+            return await unit(conn)
+
+    commits: GroupCommit | None = state.get("partner_group_commit")
+    status_code, body = await (alone() if commits is None else commits.run(payout_id, unit, alone))
+    return Response(body, status_code=status_code)
 
 
 def partner_router() -> Router:

@@ -6,7 +6,7 @@ screening, monitoring), the transfer and its whole timeline (one row, built in m
 read back), the payout instruction (whose delivery is an outbox row), the idempotency record, and
 last the pending ledger entry that reserves the sender's money, behind a per-process gate
 (:mod:`backend.transfers.gate`) so that hot ledger accounts are held only from that write to the
-commit. Either all of it exists or none of it. With a :class:`~backend.transfers.group_commit.GroupCommit`,
+commit. Either all of it exists or none of it. With a :class:`~backend.group_commit.GroupCommit`,
 the creations waiting at the same moment share one such transaction instead, their rows written by
 one ``INSERT`` and their holds by one ledger call (group commit), with the same all-or-nothing
 outcome for each transfer.
@@ -22,7 +22,6 @@ import functools
 import json
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -33,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from backend.chart import customer_wallet, partner_payable
 from backend.compliance_refs import payee_account, payee_ref
 from backend.deferred_inserts import deferred_inserts, insert_row
+from backend.group_commit import GroupCommit, post_last
 from backend.idempotency import claim, fingerprint, store_reply
 from backend.identity.keys import PersonalData
 from backend.identity.principal import CustomerPrincipal
@@ -55,7 +55,6 @@ from backend.transfers import repository as repo
 from backend.transfers.checks import CheckOutcome, PartiesScreener, run_checks
 from backend.transfers.entries import AccountOpener, remittance_entry
 from backend.transfers.gate import Enter, LedgerGate, run_gated
-from backend.transfers.group_commit import GroupCommit
 from backend.transfers.model import (
     PayoutMismatch,
     TimelineEvent,
@@ -73,8 +72,8 @@ from compliance.privacy import BlindIndex, Sealer
 from compliance.screening import Subject
 from fx.quotes import consume_quote
 from ledger.errors import InsufficientFunds, UnknownAccount
-from ledger.journal import post_entry, post_pending, void_pending
-from ledger.model import Entry, EntryRequest
+from ledger.journal import post_pending, void_pending
+from ledger.model import Entry, EntryRequest, PostPendingRequest
 from ledger.money import Money
 from sqldirect import direct
 
@@ -201,10 +200,10 @@ class TransferService:
         convert = await self._quotes.converter()
         now = datetime.now(UTC)
 
-        async def unit(conn: AsyncConnection) -> tuple[_Created, _Reservation | None]:
+        async def unit(conn: AsyncConnection, enter: Enter) -> _Created:
             replay = await claim(conn, scope, idempotency_key, request_hash, sealer=self._sealer)
             if replay is not None:
-                return _Created(replay.status_code, replay.body, [], replayed=True), None
+                return _Created(replay.status_code, replay.body, [], replayed=True)
             assert idempotency_key is not None
             # The payout, outbox events, transfer, timeline and reply: one INSERT (PostgreSQL).
             async with deferred_inserts(conn):
@@ -215,15 +214,21 @@ class TransferService:
                 await store_reply(
                     conn, scope, idempotency_key, request_hash, 201, body, now=now, sealer=self._sealer
                 )
-            return _Created(201, body, opened), reservation
+            if reservation is not None:
+                await enter()
+                await reservation.post(conn)
+            return _Created(201, body, opened)
 
         async def alone() -> _Created:
-            return await run_gated(self._engine, self._gate, functools.partial(_post_last, unit))
+            return await run_gated(self._engine, self._gate, unit)
 
         if self._group_commit is None:
             result = await alone()
         else:
-            result = await self._group_commit.run(principal.customer_id, unit, alone)
+            # The batch orders its own ledger writes: no gate to wait for.
+            result = await self._group_commit.run(
+                principal.customer_id, functools.partial(unit, enter=_no_gate), alone
+            )
         self._accounts.remember(result.opened_accounts)
         if not result.replayed:
             TRANSFERS.labels(status=result.body.get("status", "unknown")).inc()
@@ -588,14 +593,17 @@ class TransferService:
                 logger.warning("confirmed payout has no transfer", extra={"payoutId": payout.id})
                 return
             await self._notify_as_is(conn, row["id"], row["customer_id"], now)
-        # The ledger last: its hot shards are held from here to the commit only.
-        await post_pending(
+        # The ledger last: its hot shards are held from here to the commit only (under group
+        # commit, posted with the batch's other confirmations in one ledger call).
+        await post_last(
             conn,
-            uuid.UUID(row["hold_entry_id"]),
-            uuid.uuid4(),
-            metadata={"transfer": row["id"], "payout": payout.id},
-            reference=row["id"],
-            now=now,
+            PostPendingRequest(
+                id=uuid.uuid4(),
+                hold_id=uuid.UUID(row["hold_entry_id"]),
+                metadata={"transfer": row["id"], "payout": payout.id},
+                reference=row["id"],
+                at=now,
+            ),
         )
 
     async def on_failed(self, conn: AsyncConnection, payout: Payout, reason: str) -> None:
@@ -668,38 +676,29 @@ class _Reservation:
     """The creation's time."""
 
     async def post(self, conn: AsyncConnection) -> None:
-        """Post the entry alone (the last write of the transfer's own transaction)."""
+        """Post the entry as the transfer's last ledger write (kept for the batch's one ledger call
+        under group commit, where a refusal reruns the creation alone and ends up here)."""
         try:
-            hold = await post_entry(conn, self.entry)
+            await post_last(conn, self.entry, after=self._after)
         except UnknownAccount as missing:
             if self.sender_wallet not in str(missing):
                 raise
             raise InsufficientFunds(f"account {self.sender_wallet} has insufficient funds") from None
-        await self.after(conn, hold)
 
-    async def after(self, conn: AsyncConnection, posted: Entry) -> None:
-        """What follows the posted hold: a wallet payout is credited at once."""
+    async def _after(self, conn: AsyncConnection, posted: Entry) -> None:
+        """A wallet payout is credited as soon as its hold exists."""
         if self.credit_wallet:
             await _credit_wallet(conn, posted.id, str(self.entry.reference), self.now)
-
-
-async def _post_last(
-    unit: Callable[[AsyncConnection], Awaitable[tuple[_Created, _Reservation | None]]],
-    conn: AsyncConnection,
-    enter: Enter,
-) -> _Created:
-    """A creation in its own transaction: its work, then its hold through the ledger gate."""
-    created, reservation = await unit(conn)
-    if reservation is not None:
-        await enter()
-        await reservation.post(conn)
-    return created
 
 
 async def _credit_wallet(conn: AsyncConnection, hold_id: uuid.UUID, transfer_id: str, now: datetime) -> None:
     await post_pending(
         conn, hold_id, uuid.uuid4(), metadata={"transfer": transfer_id}, reference=transfer_id, now=now
     )
+
+
+async def _no_gate() -> None:
+    """A group commit orders its own ledger writes: nothing to wait for."""
 
 
 class InvalidCursor(ValueError):

@@ -7,10 +7,10 @@ from litestar.datastructures import State
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.backoffice.hooks import ComplianceHooks, hooks_of
-from backend.metrics import GROUP_COMMIT_TRANSFERS
+from backend.group_commit import GroupCommit, GroupCommitConfig
+from backend.metrics import GROUP_COMMIT_UNITS
 from backend.quotes import quote_service
 from backend.settings import Settings
-from backend.transfers.group_commit import GroupCommit, GroupCommitConfig
 from backend.transfers.outcomes import PayoutOutcomes
 from backend.transfers.party_screening import ScreenerParties
 from backend.transfers.service import TransferService
@@ -24,8 +24,8 @@ __all__ = ["install_transfer_services"]
 
 def install_transfer_services(state: State, settings: Settings, engine: AsyncEngine) -> None:
     """Put ``screener``, ``monitoring_rules`` (the rules cache, which a saved rule invalidates),
-    ``transfers``, ``wallets`` and ``payout_outcomes`` on ``state`` and tell compliance where to
-    send officers' decisions about transfers."""
+    ``transfers``, ``wallets``, ``payout_outcomes`` and ``partner_group_commit`` on ``state`` and
+    tell compliance where to send officers' decisions about transfers."""
     sealer = Sealer(settings.secrets.data_keys)
     personal = state.identity.personal_data
     screener = state.get("screener") or Screener(
@@ -42,23 +42,28 @@ def install_transfer_services(state: State, settings: Settings, engine: AsyncEng
         quotes=quote_service(state),
         screen=ScreenerParties(screener),
         rules=rules,
-        group_commit=_group_commit(settings, engine),
+        group_commit=_group_commit(settings, engine, "create", defer_inserts=True),
     )
     wallets = WalletService(engine, personal=personal, sealer=sealer)
     state["transfers"] = transfers
     state["wallets"] = wallets
     state["payout_outcomes"] = PayoutOutcomes(transfers, wallets)
+    # A payout's outcome runs code shared with other paths, not written for rows that stay unwritten
+    # until the end of the batch: its rows are written as usual, only its ledger post waits.
+    state["partner_group_commit"] = _group_commit(settings, engine, "payout_outcome", defer_inserts=False)
     hooks = hooks_of(state)
     state["compliance_hooks"] = ComplianceHooks(transfers=transfers, set_tier=hooks.set_tier)
 
 
-def _group_commit(settings: Settings, engine: AsyncEngine) -> GroupCommit | None:
+def _group_commit(
+    settings: Settings, engine: AsyncEngine, work: str, *, defer_inserts: bool
+) -> GroupCommit | None:
     """Group commit on PostgreSQL (on SQLite writers queue on one lock anyway, and rows are not
     collected into one ``INSERT``)."""
     if engine.dialect.name != "postgresql" or settings.group_commit_batch < 2:
         return None
     return GroupCommit(
         engine,
-        GroupCommitConfig(max_batch=settings.group_commit_batch),
-        on_commit=GROUP_COMMIT_TRANSFERS.observe,
+        GroupCommitConfig(max_batch=settings.group_commit_batch, defer_inserts=defer_inserts),
+        on_commit=GROUP_COMMIT_UNITS.labels(work=work).observe,
     )

@@ -1,17 +1,19 @@
-"""Group commit of new transfers: the creations that arrive together share one transaction.
+"""Group commit: the money-moving requests that arrive together share one transaction.
 
 A transfer's creation is about a dozen statements, and two of them carry most of PostgreSQL's
 work: the one ``INSERT`` of its rows (:mod:`backend.deferred_inserts`) and the ledger hold
 (:mod:`ledger.store_pg_at_once`), each a large statement whose start-up costs as much as its
-rows. Around them come ``BEGIN``, ``COMMIT`` and the client's handling of a transaction.
-:class:`GroupCommit` runs the creations that are waiting at the same moment in one transaction
-on one connection:
+rows. Around them come ``BEGIN``, ``COMMIT`` and the client's handling of a transaction. A
+partner's confirmation likewise ends with a ledger post. :class:`GroupCommit` runs the units of
+work that are waiting at the same moment in one transaction on one connection:
 
-1. each unit runs its reads and checks in turn (idempotency claim, quote, recipient, sender's
-   profile and limits lock, monitoring history, ...); the rows it writes are only collected, and
-   its ledger hold is handed back rather than posted;
-2. all units' rows are written by one ``INSERT``, then all holds by one ledger call (one
-   statement when every hold is accepted), then the transaction commits;
+1. each unit runs its reads and checks in turn (for a creation: idempotency claim, quote,
+   recipient, sender's profile and limits lock, monitoring history, ...); with ``defer_inserts``
+   the rows it writes are only collected, and the ledger request it gives :func:`post_last` is
+   kept rather than posted;
+2. all units' rows are written by one ``INSERT``, then all ledger requests by one ledger call
+   (one statement when they are new entries and holds that are all accepted), then the
+   transaction commits;
 3. only then do callers get their results.
 
 Invariants this keeps, each held by ``tests/test_group_commit.py``:
@@ -20,9 +22,10 @@ Invariants this keeps, each held by ``tests/test_group_commit.py``:
   the batch before anything of it is written; the batch is rerun without it and the unit then
   runs alone (:func:`backend.transfers.gate.run_gated`), where its caller gets its own outcome.
   A deadlock or serialization failure reruns the whole batch.
-* **One transfer per sender per batch.** A sender's checks read their history under their
-  limits lock; two of their transfers in one transaction would each miss the other's (their
-  rows are collected, not yet written). A second one waits for the next batch.
+* **One unit per key per batch.** A sender's checks read their history under their limits lock;
+  two of their transfers in one transaction would each miss the other's (their rows are
+  collected, not yet written). A second unit with the same key (the sender; for a confirmation,
+  the payout) waits for the next batch.
 * **No deadlock between batches.** Units run in order of their key (the sender), so two batches
   take senders' locks in the same order; the ledger locks accounts in id order and picks free
   shards of hot accounts without waiting.
@@ -34,43 +37,55 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from backend.deferred_inserts import deferred_inserts
 from ledger.errors import LedgerError
 from ledger.journal import post_entries
-from ledger.model import Entry, EntryRequest
+from ledger.model import Entry, LedgerRequest
 from ledger.retry import backoff, is_retryable
 
-__all__ = ["GroupCommit", "GroupCommitConfig", "Staged", "Unit"]
+__all__ = ["After", "GroupCommit", "GroupCommitConfig", "Unit", "post_last"]
 
 T = TypeVar("T")
 
+Unit = Callable[[AsyncConnection], Awaitable[T]]
+"""A request's work in the batch's transaction; its result goes to its caller after the commit."""
+After = Callable[[AsyncConnection, Entry], Awaitable[None]]
+"""Writes that need a ledger request's posted entry (in the same transaction)."""
 
-class Staged(Protocol):
-    """The ledger part of a unit, posted by the batch after every unit's rows are written."""
-
-    @property
-    def entry(self) -> EntryRequest:
-        """The hold (or entry) to post."""
-        ...
-
-    async def after(self, conn: AsyncConnection, posted: Entry) -> None:
-        """Writes that need the posted entry (in the batch's transaction)."""
-        ...
+_STAGED = "korpu.group_commit.staged"
+"""Key in the batch connection's ``info`` of the ledger requests its units gave :func:`post_last`."""
+_CURRENT = "korpu.group_commit.unit"
+"""Key in the batch connection's ``info`` of the unit running now."""
 
 
-Unit = Callable[[AsyncConnection], Awaitable[tuple[T, Staged | None]]]
-"""A creation's work in the batch's transaction: its result and what it asks the ledger for."""
+async def post_last(conn: AsyncConnection, request: LedgerRequest, *, after: After | None = None) -> None:
+    """Post ``request`` as the last ledger write of the caller's work, then run ``after``.
+
+    In a transaction of its own this posts at once (raising the request's :class:`LedgerError` if
+    it is refused). In a :class:`GroupCommit` batch the request is kept and posted with every other
+    unit's after all of them have run; a refusal then reruns the unit alone, where it is raised.
+    """
+    staged: list[tuple[Any, LedgerRequest, After | None]] | None = conn.info.get(_STAGED)
+    if staged is not None:
+        staged.append((conn.info[_CURRENT], request, after))
+        return
+    (outcome,) = await post_entries(conn, [request])
+    if isinstance(outcome, LedgerError):
+        raise outcome
+    if after is not None:
+        await after(conn, outcome)
 
 
 @dataclass(frozen=True, slots=True)
 class GroupCommitConfig:
-    """How :class:`GroupCommit` groups creations."""
+    """How :class:`GroupCommit` groups units of work."""
 
     max_batch: int = 16
     """Most units in one transaction."""
@@ -79,6 +94,9 @@ class GroupCommitConfig:
     is prepared)."""
     max_attempts: int = 10
     """Runs of a batch that keeps hitting deadlocks or serialization failures before it fails."""
+    defer_inserts: bool = True
+    """Collect the units' rows into one ``INSERT`` (:mod:`backend.deferred_inserts`): only for work
+    that never reads back a row it wrote."""
 
 
 @dataclass(eq=False, slots=True)
@@ -90,7 +108,7 @@ class _Queued(Generic[T]):
 
 
 class _UnitFailed(Exception):
-    """A unit raised, or the ledger refused its hold: rerun the others without it."""
+    """A unit raised, or the ledger refused its request: rerun the others without it."""
 
     def __init__(self, queued: _Queued[Any]) -> None:
         super().__init__("a unit of the batch failed")
@@ -122,14 +140,19 @@ class GroupCommit:
     async def run(self, key: Any, unit: Unit[T], alone: Callable[[], Awaitable[T]]) -> T:
         """Run ``unit`` in the next batch and return its result once the batch has committed.
 
-        ``key`` names what must not appear twice in one batch (the sender). ``alone`` runs the
-        same work in a transaction of its own; it gives the caller its outcome when the unit
-        cannot commit with others (it raised, or its hold was refused).
+        ``key`` names what must not appear twice in one batch (the sender, the payout). ``alone``
+        runs the same work in a transaction of its own; it gives the caller its outcome when the
+        unit cannot commit with others (it raised, or the ledger refused its request).
         """
         queued: _Queued[T] = _Queued(key, unit, alone)
         self._queue.append(queued)
         self._start()
         return await queued.future
+
+    @property
+    def waiting(self) -> int:
+        """Units queued for a batch slot."""
+        return len(self._queue)
 
     async def close(self) -> None:
         """Wait until every queued unit has its result."""
@@ -209,26 +232,41 @@ class GroupCommit:
 
     async def _attempt(self, batch: Sequence[_Queued[Any]]) -> list[Any]:
         async with self._engine.begin() as conn:
+            staged: list[tuple[_Queued[Any], LedgerRequest, After | None]] = []
             results: list[Any] = []
-            staged: list[tuple[_Queued[Any], Staged]] = []
-            async with deferred_inserts(conn):
+            async with self._staging(conn, staged):
                 for queued in batch:
+                    conn.info[_CURRENT] = queued
                     try:
-                        value, stage = await queued.unit(conn)
+                        results.append(await queued.unit(conn))
                     except Exception as error:
                         if is_retryable(error):
                             raise
                         raise _UnitFailed(queued) from error
-                    results.append(value)
-                    if stage is not None:
-                        staged.append((queued, stage))
             if staged:
-                outcomes = await post_entries(conn, [stage.entry for _, stage in staged])
-                for (queued, stage), outcome in zip(staged, outcomes, strict=True):
+                outcomes = await post_entries(conn, [request for _, request, _ in staged])
+                for (queued, _, after), outcome in zip(staged, outcomes, strict=True):
                     if isinstance(outcome, LedgerError):
                         raise _UnitFailed(queued) from outcome
-                    await stage.after(conn, outcome)
+                    if after is not None:
+                        await after(conn, outcome)
         return results
+
+    @asynccontextmanager
+    async def _staging(
+        self, conn: AsyncConnection, staged: list[tuple[_Queued[Any], LedgerRequest, After | None]]
+    ) -> AsyncIterator[None]:
+        """Units' ledger requests kept in ``staged`` (and their rows collected) while it is open."""
+        conn.info[_STAGED] = staged
+        try:
+            async with AsyncExitStack() as stack:
+                if self._config.defer_inserts:
+                    await stack.enter_async_context(deferred_inserts(conn))
+                yield
+        finally:
+            # The info dict belongs to the pooled connection: never leave the markers behind.
+            conn.info.pop(_STAGED, None)
+            conn.info.pop(_CURRENT, None)
 
 
 def _settle(queued: _Queued[Any], ok: bool, value: Any) -> None:
