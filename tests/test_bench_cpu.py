@@ -56,3 +56,26 @@ def test_the_reference_counts_the_machines_and_its_clients_cpu() -> None:
     assert busy_before is not None and busy_after is not None
     assert children_after - children_before >= 0.35  # the child's busy loop, once it has ended
     assert busy_after - busy_before >= 0.35  # the machine was busy at least that long
+
+
+def test_requests_per_commit_come_from_the_group_commit_histogram() -> None:
+    """The benchmark reads the same exposition /metrics serves (several label values, other metrics)."""
+    from prometheus_client import CollectorRegistry, Histogram, generate_latest
+
+    from backend.bench_e2e.e2e import commit_totals, per_commit
+
+    registry = CollectorRegistry()
+    units = Histogram("korpu_group_commit_units", "units per commit", ["work"], registry=registry)
+    Histogram("korpu_other", "another histogram", ["work"], registry=registry).labels(work="create").observe(
+        99
+    )
+    for size in (1, 3):
+        units.labels(work="create").observe(size)
+    before = commit_totals(generate_latest(registry).decode())
+    for size in (4, 4, 1):
+        units.labels(work="create").observe(size)
+    units.labels(work="payout_outcome").observe(5)
+    after = commit_totals(generate_latest(registry).decode())
+    assert before == {"create": (4.0, 2.0)}
+    assert per_commit(before, after) == {"create": 3.0, "payout_outcome": 5.0}
+    assert per_commit(after, after) == {"create": None, "payout_outcome": None}

@@ -115,17 +115,36 @@ async def start_stack(
 
 
 _HISTOGRAM_TOTALS = re.compile(
-    r'^korpu_group_commit_units_(sum|count)\{work="create"\}\s+(\S+)$', re.MULTILINE
+    r'^korpu_group_commit_units_(sum|count)\{work="([a-z_]+)"\}\s+(\S+)$', re.MULTILINE
 )
 
 
-async def group_commits(api_url: str) -> tuple[float, float]:
-    """Transfers committed by group commit and the transactions they took, over every server
-    process so far (from ``/metrics``); ``(0, 0)`` without group commit."""
+async def group_commits(api_url: str) -> dict[str, tuple[float, float]]:
+    """Per kind of work (``create``, ``payout_outcome``): requests committed by group commit and
+    the transactions they took, over every server process so far (from ``/metrics``)."""
     async with httpx.AsyncClient(timeout=10) as client:
-        text = (await client.get(f"{api_url}/metrics")).text
-    totals = {kind: float(value) for kind, value in _HISTOGRAM_TOTALS.findall(text)}
-    return totals.get("sum", 0.0), totals.get("count", 0.0)
+        return commit_totals((await client.get(f"{api_url}/metrics")).text)
+
+
+def commit_totals(exposition: str) -> dict[str, tuple[float, float]]:
+    """``korpu_group_commit_units``' sum and count per ``work`` label, from Prometheus' text format."""
+    totals: dict[str, tuple[float, float]] = {}
+    for kind, work, value in _HISTOGRAM_TOTALS.findall(exposition):
+        units, commits = totals.get(work, (0.0, 0.0))
+        totals[work] = (units + float(value), commits) if kind == "sum" else (units, commits + float(value))
+    return totals
+
+
+def per_commit(
+    before: dict[str, tuple[float, float]], after: dict[str, tuple[float, float]]
+) -> dict[str, Any]:
+    """Requests per transaction over the measured load, per kind of work."""
+    figures: dict[str, Any] = {}
+    for work, (units, commits) in after.items():
+        units_before, commits_before = before.get(work, (0.0, 0.0))
+        done = commits - commits_before
+        figures[work] = round((units - units_before) / done, 2) if done else None
+    return figures
 
 
 async def analyze(engine: AsyncEngine) -> None:
@@ -233,10 +252,7 @@ async def run_e2e(config: E2EConfig, *, say: Any = print) -> dict[str, Any]:
         if delivery is not None:
             figures["delivery"] = delivery
         figures["cpuMsPerTransfer"] = cpu_ms_per_transfer(cpu_before, cpu_after, result.created)
-        commits = commits_after[1] - commits_before[1]
-        figures["transfersPerCommit"] = (
-            round((commits_after[0] - commits_before[0]) / commits, 2) if commits else None
-        )
+        figures["requestsPerCommit"] = per_commit(commits_before, commits_after)
         figures["loadAverage"] = {
             "beforeLoad": load_before,
             "afterLoad": load_during,
