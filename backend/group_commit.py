@@ -18,10 +18,11 @@ work that are waiting at the same moment in one transaction on one connection:
 
 Invariants this keeps, each held by ``tests/test_group_commit.py``:
 
-* **All or nothing per transfer.** A unit that raises, or whose hold the ledger refuses, aborts
+* **All or nothing per request.** A unit that raises, or whose ledger request is refused, aborts
   the batch before anything of it is written; the batch is rerun without it and the unit then
-  runs alone (:func:`backend.transfers.gate.run_gated`), where its caller gets its own outcome.
-  A deadlock or serialization failure reruns the whole batch.
+  runs alone (the ``alone`` its caller gave: for a creation,
+  :func:`backend.transfers.gate.run_gated`), where its caller gets its own outcome. A deadlock or
+  serialization failure reruns the whole batch.
 * **One unit per key per batch.** A sender's checks read their history under their limits lock;
   two of their transfers in one transaction would each miss the other's (their rows are
   collected, not yet written). A second unit with the same key (the sender; for a confirmation,
@@ -116,7 +117,10 @@ class _UnitFailed(Exception):
 
 
 class GroupCommit:
-    """Runs concurrent creations in shared transactions; see the module docstring."""
+    """Runs concurrent units of work in shared transactions; see the module docstring.
+
+    ``on_commit``, when given, is told the size of each committed batch (the metrics' histogram).
+    """
 
     def __init__(
         self,
@@ -135,7 +139,6 @@ class GroupCommit:
         """Transactions committed (for measurement and tests)."""
         self.units = 0
         """Units committed in them."""
-        # ``on_commit`` is told each committed batch's size (the metrics' histogram).
 
     async def run(self, key: Any, unit: Unit[T], alone: Callable[[], Awaitable[T]]) -> T:
         """Run ``unit`` in the next batch and return its result once the batch has committed.

@@ -110,3 +110,35 @@ async def test_ids_already_used_are_handed_back(engine: AsyncEngine) -> None:
             await post_entry(conn, changed)
 
     await tx(engine, conflict)
+
+
+async def test_several_holds_in_a_callers_transaction_take_one_statement(engine: AsyncEngine) -> None:
+    """A group commit's holds: one statement in the caller's transaction when all are accepted; when
+    one is refused, the usual path gives it its error and takes the others."""
+    from ledger.errors import InsufficientFunds
+    from ledger.journal import post_entries
+    from tests.statements import statements_run
+
+    await _setup(engine)
+    holds = [transfer(ALICE, FEES, usd("2.00"), pending=True) for _ in range(3)]
+    async with statements_run(engine) as sent:
+
+        async def post(conn: AsyncConnection) -> list[object]:
+            return list(await post_entries(conn, holds))
+
+        results = await tx(engine, post)
+    assert [type(result).__name__ for result in results] == ["Entry"] * 3
+    assert len([sql for sql in sent if "ledger_" in sql]) == 1, sent
+    assert await _count(engine, open_holds) == 3
+
+    too_much = [
+        transfer(ALICE, FEES, usd("5.00"), pending=True),
+        transfer(ALICE, FEES, usd("1.00"), pending=True),
+    ]
+
+    async def post_more(conn: AsyncConnection) -> list[object]:
+        return list(await post_entries(conn, too_much))
+
+    refused, accepted = await tx(engine, post_more)  # 4.00 left: the first is refused
+    assert isinstance(refused, InsufficientFunds) and isinstance(accepted, Entry)
+    assert await _count(engine, open_holds) == 4
