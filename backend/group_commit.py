@@ -16,7 +16,8 @@ work that are waiting at the same moment in one transaction on one connection:
    transaction commits;
 3. only then do callers get their results.
 
-Invariants this keeps, each held by ``tests/test_group_commit.py``:
+Invariants this keeps, each held by ``tests/test_group_commit.py`` and checked together under
+random traffic, failures and deadlocks by ``tests/test_group_commit_simulation.py``:
 
 * **All or nothing per request.** A unit that raises, or whose ledger request is refused, aborts
   the batch before anything of it is written; the batch is rerun without it and the unit then
