@@ -158,11 +158,6 @@ class GroupCommit:
         """Units queued for a batch slot."""
         return len(self._queue)
 
-    async def close(self) -> None:
-        """Wait until every queued unit has its result."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
-
     def _start(self) -> None:
         while self._queue and self._in_flight < self._config.max_in_flight:
             self._in_flight += 1

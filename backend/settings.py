@@ -74,8 +74,9 @@ class Settings:
     db_pool_size: int = 20
     """Connections per process on PostgreSQL."""
     group_commit_batch: int = 16
-    """Most transfer creations a process commits in one transaction on PostgreSQL (group commit,
-    :mod:`backend.group_commit`); 1 gives each its own transaction."""
+    """Most transfer creations (and, apart, partners' payout outcomes) a process commits in one
+    transaction on PostgreSQL (group commit, :mod:`backend.group_commit`); 1 gives each its own
+    transaction."""
     sms_url: str | None = None
     """The SMS gateway's send endpoint (required in prod); unset elsewhere means the dev inbox."""
     sms_token: str | None = field(default=None, repr=False)

@@ -16,7 +16,6 @@ from typing import Any
 
 import pytest
 from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, select, text
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from backend.deferred_inserts import insert_row
@@ -28,6 +27,7 @@ from ledger.journal import post_entry
 from ledger.model import AccountFlags, Entry, EntryRequest, Side
 from ledger.money import Money
 from ledger.verify import verify
+from tests.probe_support import deadlock_error, probe_tables
 from tests.transfer_support import transfer_world
 
 pytestmark = pytest.mark.postgres_only
@@ -46,13 +46,8 @@ written = Table(
 
 @pytest.fixture
 async def probe(engine: AsyncEngine) -> AsyncIterator[AsyncEngine]:
-    async with engine.begin() as conn:
-        await conn.run_sync(metadata.create_all)
-    try:
+    async with probe_tables(engine, metadata):
         yield engine
-    finally:
-        async with engine.begin() as conn:
-            await conn.run_sync(metadata.drop_all)
 
 
 class Hold:
@@ -237,9 +232,7 @@ async def test_a_deadlock_reruns_the_whole_batch(probe: AsyncEngine) -> None:
             attempts.append(name)
             await insert_row(conn, written, {"unit": f"{name}-{len(attempts)}", "tx": await _tx(conn)})
             if len(attempts) == 2:  # the second unit of the first attempt
-                error = DBAPIError("SELECT", {}, Exception("deadlock detected"))
-                error.orig.sqlstate = "40P01"  # type: ignore[union-attr]
-                raise error
+                raise deadlock_error()
             return name
 
         return unit

@@ -24,7 +24,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, select, text
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from backend.deferred_inserts import insert_row
@@ -36,6 +35,7 @@ from ledger.journal import post_entry
 from ledger.model import AccountFlags, EntryRequest, Side
 from ledger.money import Money
 from ledger.verify import verify
+from tests.probe_support import deadlock_error, probe_tables
 
 pytestmark = pytest.mark.postgres_only
 
@@ -63,13 +63,8 @@ request_plan = st.fixed_dictionaries(
 
 @pytest.fixture
 async def probe(engine: AsyncEngine) -> AsyncIterator[AsyncEngine]:
-    async with engine.begin() as conn:
-        await conn.run_sync(metadata.create_all)
-    try:
+    async with probe_tables(engine, metadata):
         yield engine
-    finally:
-        async with engine.begin() as conn:
-            await conn.run_sync(metadata.drop_all)
 
 
 class Refused(Exception):
@@ -110,9 +105,7 @@ async def _simulate(
             tx = (await conn.execute(text("SELECT pg_current_xact_id()::text::bigint"))).scalar_one()
             await insert_row(conn, landed, {"request": name, "sender": step["sender"], "tx": tx})
             if step["deadlock_first"] and runs_of[name] == 1:
-                error = DBAPIError("SELECT", {}, Exception("deadlock detected"))
-                error.orig.sqlstate = "40P01"  # type: ignore[union-attr]
-                raise error
+                raise deadlock_error()
             if step["raises"]:
                 raise Refused(name)
             amount = Money.from_minor(step["cents"], "USD")

@@ -35,6 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ledger.sqltypes import UtcDateTime
 from sqldirect import direct
+from tests.probe_support import probe_tables
 from tests.statements import statements_run
 
 
@@ -87,11 +88,8 @@ NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 
 @pytest.fixture
 async def table(engine: AsyncEngine) -> AsyncIterator[AsyncEngine]:
-    async with engine.begin() as conn:
-        await conn.run_sync(metadata.create_all)
-    yield engine
-    async with engine.begin() as conn:
-        await conn.run_sync(metadata.drop_all)
+    async with probe_tables(engine, metadata):
+        yield engine
 
 
 def values(id_: int, **changes: Any) -> dict[str, Any]:
