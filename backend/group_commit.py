@@ -7,14 +7,22 @@ rows. Around them come ``BEGIN``, ``COMMIT`` and the client's handling of a tran
 partner's confirmation likewise ends with a ledger post. :class:`GroupCommit` runs the units of
 work that are waiting at the same moment in one transaction on one connection:
 
-1. each unit runs its reads and checks in turn (for a creation: idempotency claim, quote,
-   recipient, sender's profile and limits lock, monitoring history, ...); with ``defer_inserts``
-   the rows it writes are only collected, and the ledger request it gives :func:`post_last` is
-   kept rather than posted;
-2. all units' rows are written by one ``INSERT``, then all ledger requests by one ledger call
+1. with a ``prefetch`` (for creations: :mod:`backend.transfers.prefetch`), the reads every unit
+   starts with are made once for the whole batch, one statement each over all units' keys;
+2. each unit runs its reads and checks in turn (for a creation: idempotency claim, quote,
+   recipient, sender's profile and limits lock, monitoring history, ...), taking what the
+   prefetch read for it; with ``defer_inserts`` the rows it writes are only collected, and the
+   ledger request it gives :func:`post_last` is kept rather than posted;
+3. all units' rows are written by one ``INSERT``, then all ledger requests by one ledger call
    (one statement when they are new entries and holds that are all accepted), then the
    transaction commits;
-3. only then do callers get their results.
+4. only then do callers get their results.
+
+One batch per process does steps 1-3 at a time (its turn); its ``COMMIT`` (a WAL flush) runs
+while the next batch, which takes everything queued meanwhile, does its work. Batches are then
+as large as the traffic allows (about four creations a transaction at 16 requests in flight,
+against two when two batches worked side by side), and the work paid per batch, not per
+request, shrinks with them.
 
 Invariants this keeps, each held by ``tests/test_group_commit.py`` and checked together under
 random traffic, failures and deadlocks by ``tests/test_group_commit_simulation.py``:
@@ -31,8 +39,9 @@ random traffic, failures and deadlocks by ``tests/test_group_commit_simulation.p
 * **No deadlock between batches.** Units run in order of their key (the sender), so two batches
   take senders' locks in the same order; the ledger locks accounts in id order and picks free
   shards of hot accounts without waiting.
-* **No waiting when idle.** A unit that finds a batch slot free runs at once, in a batch of one;
-  only while every slot is busy do units queue, and a slot then takes an even share of them.
+* **No waiting when idle.** A unit that finds no batch working runs at once, in a batch of one
+  (which reads for itself: no prefetch); only while a batch works do units queue, and the next
+  batch takes all of them (up to ``max_batch``, one per key).
 """
 
 from __future__ import annotations
@@ -52,7 +61,7 @@ from ledger.journal import post_entries
 from ledger.model import Entry, LedgerRequest
 from ledger.retry import backoff, is_retryable
 
-__all__ = ["After", "GroupCommit", "GroupCommitConfig", "Unit", "post_last"]
+__all__ = ["After", "GroupCommit", "GroupCommitConfig", "Prefetch", "Unit", "post_last", "prefetched"]
 
 T = TypeVar("T")
 
@@ -60,11 +69,23 @@ Unit = Callable[[AsyncConnection], Awaitable[T]]
 """A request's work in the batch's transaction; its result goes to its caller after the commit."""
 After = Callable[[AsyncConnection, Entry], Awaitable[None]]
 """Writes that need a ledger request's posted entry (in the same transaction)."""
+Prefetch = Callable[[AsyncConnection, list[Any]], Awaitable[Any]]
+"""Reads for a whole batch, before its units run: given the ``request`` of each unit that gave
+one, in the batch's order (only when two or more did); what it returns, the units find with
+:func:`prefetched`."""
 
 _STAGED = "korpu.group_commit.staged"
 """Key in the batch connection's ``info`` of the ledger requests its units gave :func:`post_last`."""
 _CURRENT = "korpu.group_commit.unit"
 """Key in the batch connection's ``info`` of the unit running now."""
+_PREFETCHED = "korpu.group_commit.prefetched"
+"""Key in the batch connection's ``info`` of what the batch's prefetch returned."""
+
+
+def prefetched(conn: AsyncConnection) -> Any | None:
+    """What the prefetch of the batch running on ``conn`` read (``None`` outside a batch or
+    without a prefetch): a unit takes what it needs from it and reads anything else itself."""
+    return conn.info.get(_PREFETCHED)
 
 
 async def post_last(conn: AsyncConnection, request: LedgerRequest, *, after: After | None = None) -> None:
@@ -92,8 +113,8 @@ class GroupCommitConfig:
     max_batch: int = 16
     """Most units in one transaction."""
     max_in_flight: int = 2
-    """Batches running at once, each on its own connection (one in the database while the next
-    is prepared)."""
+    """Batches under way at once, each on its own connection: one doing its work (its turn), the
+    others committing."""
     max_attempts: int = 10
     """Runs of a batch that keeps hitting deadlocks or serialization failures before it fails."""
     defer_inserts: bool = True
@@ -106,6 +127,7 @@ class _Queued(Generic[T]):
     key: Any
     unit: Unit[T]
     alone: Callable[[], Awaitable[T]]
+    request: Any
     future: asyncio.Future[T] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
 
 
@@ -129,26 +151,32 @@ class GroupCommit:
         config: GroupCommitConfig | None = None,
         *,
         on_commit: Callable[[int], None] | None = None,
+        prefetch: Prefetch | None = None,
     ) -> None:
         self._engine = engine
         self._config = config or GroupCommitConfig()
         self._on_commit = on_commit
+        self._prefetch = prefetch
         self._queue: deque[_Queued[Any]] = deque()
         self._in_flight = 0
+        self._turn = asyncio.Lock()
         self._tasks: set[asyncio.Task[None]] = set()
         self.batches = 0
         """Transactions committed (for measurement and tests)."""
         self.units = 0
         """Units committed in them."""
 
-    async def run(self, key: Any, unit: Unit[T], alone: Callable[[], Awaitable[T]]) -> T:
+    async def run(
+        self, key: Any, unit: Unit[T], alone: Callable[[], Awaitable[T]], *, request: Any = None
+    ) -> T:
         """Run ``unit`` in the next batch and return its result once the batch has committed.
 
         ``key`` names what must not appear twice in one batch (the sender, the payout). ``alone``
         runs the same work in a transaction of its own; it gives the caller its outcome when the
-        unit cannot commit with others (it raised, or the ledger refused its request).
+        unit cannot commit with others (it raised, or the ledger refused its request). ``request``
+        is what the prefetch is given for this unit.
         """
-        queued: _Queued[T] = _Queued(key, unit, alone)
+        queued: _Queued[T] = _Queued(key, unit, alone, request)
         self._queue.append(queued)
         self._start()
         return await queued.future
@@ -170,17 +198,13 @@ class GroupCommit:
             while self._queue:
                 # Let callers whose results were just settled queue their next unit first.
                 await asyncio.sleep(0)
-                batch = self._take()
-                if batch:
-                    self._start()
-                    await self._run(batch)
+                await self._run()
         finally:
             self._in_flight -= 1
 
     def _take(self) -> list[_Queued[Any]]:
-        """An even share of the queue over the batch slots, one unit per key, in key order."""
-        share = max(1, -(-len(self._queue) // self._config.max_in_flight))
-        take = min(share, self._config.max_batch)
+        """Everything queued (up to ``max_batch``), one unit per key, in key order."""
+        take = self._config.max_batch
         batch: list[_Queued[Any]] = []
         keys: set[Any] = set()
         kept: deque[_Queued[Any]] = deque()
@@ -195,15 +219,18 @@ class GroupCommit:
         batch.sort(key=lambda queued: queued.key)
         return batch
 
-    async def _run(self, batch: list[_Queued[Any]]) -> None:
-        """Commit ``batch`` (less the units that cannot commit with others); settle every unit."""
+    async def _run(self) -> None:
+        """Take a batch when its turn comes and commit it (less the units that cannot commit with
+        others); settle every unit."""
+        batch: list[_Queued[Any]] = []
         alone: list[_Queued[Any]] = []
         attempt = 0
-        while batch:
+        take = True
+        while take or batch:
             try:
-                results = await self._attempt(batch)
+                results = await self._attempt(batch, take=take)
             except _UnitFailed as failed:
-                batch = [queued for queued in batch if queued is not failed.queued]
+                batch.remove(failed.queued)
                 alone.append(failed.queued)
                 continue
             except Exception as error:
@@ -213,6 +240,10 @@ class GroupCommit:
                     continue
                 # Not a unit's own failure (those are caught above): each unit alone finds out.
                 alone.extend(batch)
+                break
+            finally:
+                take = False
+            if not batch:
                 break
             self.batches += 1
             self.units += len(batch)
@@ -229,26 +260,46 @@ class GroupCommit:
             else:
                 _settle(queued, True, value)
 
-    async def _attempt(self, batch: Sequence[_Queued[Any]]) -> list[Any]:
-        async with self._engine.begin() as conn:
-            staged: list[tuple[_Queued[Any], LedgerRequest, After | None]] = []
-            results: list[Any] = []
-            async with self._staging(conn, staged):
-                for queued in batch:
-                    conn.info[_CURRENT] = queued
-                    try:
-                        results.append(await queued.unit(conn))
-                    except Exception as error:
-                        if is_retryable(error):
-                            raise
-                        raise _UnitFailed(queued) from error
-            if staged:
-                outcomes = await post_entries(conn, [request for _, request, _ in staged])
-                for (queued, _, after), outcome in zip(staged, outcomes, strict=True):
-                    if isinstance(outcome, LedgerError):
-                        raise _UnitFailed(queued) from outcome
-                    if after is not None:
-                        await after(conn, outcome)
+    async def _attempt(self, batch: list[_Queued[Any]], *, take: bool) -> list[Any]:
+        """One run of ``batch`` (with ``take``, first filled from the queue when its turn comes):
+        its work during its turn, its commit after, while the next batch works."""
+        async with AsyncExitStack() as connected:
+            async with self._turn:
+                if take:
+                    batch.extend(self._take())
+                    self._start()
+                if not batch:
+                    return []
+                # Taken in the turn: a batch waiting for its turn holds no pooled connection.
+                conn = await connected.enter_async_context(self._engine.connect())
+                transaction = await conn.begin()
+                results = await self._work(conn, batch)
+            await transaction.commit()
+        return results
+
+    async def _work(self, conn: AsyncConnection, batch: Sequence[_Queued[Any]]) -> list[Any]:
+        staged: list[tuple[_Queued[Any], LedgerRequest, After | None]] = []
+        results: list[Any] = []
+        async with self._staging(conn, staged):
+            requests = [queued.request for queued in batch if queued.request is not None]
+            # A unit alone reads for itself: as many statements, fewer of them.
+            if self._prefetch is not None and len(requests) > 1:
+                conn.info[_PREFETCHED] = await self._prefetch(conn, requests)
+            for queued in batch:
+                conn.info[_CURRENT] = queued
+                try:
+                    results.append(await queued.unit(conn))
+                except Exception as error:
+                    if is_retryable(error):
+                        raise
+                    raise _UnitFailed(queued) from error
+        if staged:
+            outcomes = await post_entries(conn, [request for _, request, _ in staged])
+            for (queued, _, after), outcome in zip(staged, outcomes, strict=True):
+                if isinstance(outcome, LedgerError):
+                    raise _UnitFailed(queued) from outcome
+                if after is not None:
+                    await after(conn, outcome)
         return results
 
     @asynccontextmanager
@@ -266,6 +317,7 @@ class GroupCommit:
             # The info dict belongs to the pooled connection: never leave the markers behind.
             conn.info.pop(_STAGED, None)
             conn.info.pop(_CURRENT, None)
+            conn.info.pop(_PREFETCHED, None)
 
 
 def _settle(queued: _Queued[Any], ok: bool, value: Any) -> None:

@@ -26,6 +26,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -39,9 +40,12 @@ from sqlalchemy import (
     String,
     Table,
     bindparam,
+    func,
     select,
     text,
+    tuple_,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from backend.deferred_inserts import insert_row
@@ -50,11 +54,13 @@ from compliance.privacy import Sealer
 from sqldirect import direct
 
 __all__ = [
+    "Claimed",
     "IdempotencyKeyInUse",
     "IdempotencyKeyMissing",
     "IdempotencyKeyReused",
     "StoredReply",
     "claim",
+    "claim_ahead",
     "fingerprint",
     "idempotency_keys",
     "open_stored_reply",
@@ -123,6 +129,28 @@ _lookup = direct(
     )
 )
 _try_lock = direct(text("SELECT pg_try_advisory_xact_lock(:lock_id)"))
+_try_locks = direct(
+    text(
+        "SELECT pg_try_advisory_xact_lock(t.id)"
+        "  FROM unnest(CAST(:lock_ids AS bigint[])) WITH ORDINALITY AS t(id, ord) ORDER BY t.ord"
+    )
+)
+_wanted = (
+    func.unnest(bindparam("scopes", type_=ARRAY(String)), bindparam("keys", type_=ARRAY(String)))
+    .table_valued("scope", "key")
+    .render_derived(name="wanted")
+)
+_lookup_many = direct(
+    select(
+        idempotency_keys.c.scope,
+        idempotency_keys.c.key,
+        idempotency_keys.c.request_hash,
+        idempotency_keys.c.status_code,
+        idempotency_keys.c.body,
+    ).where(
+        tuple_(idempotency_keys.c.scope, idempotency_keys.c.key).in_(select(_wanted.c.scope, _wanted.c.key))
+    )
+)
 _SEALED = "sealed"
 _REPLY_CONTEXT = "idempotency.reply"
 
@@ -141,26 +169,70 @@ def open_stored_reply(stored: Any, sealer: Sealer | None) -> Any:
     return json.loads(sealer.open_text(base64.b64decode(stored[_SEALED]), _REPLY_CONTEXT))
 
 
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """A key claimed ahead of its request's work (:func:`claim_ahead`)."""
+
+    acquired: bool
+    """Whether this transaction took the key's lock (``False``: another request holds it)."""
+    stored: Any | None
+    """The stored record (``request_hash``, ``status_code``, ``body``), if the key was used before."""
+
+
 async def claim(
-    conn: AsyncConnection, scope: str, key: str | None, request_hash: str, *, sealer: Sealer | None = None
+    conn: AsyncConnection,
+    scope: str,
+    key: str | None,
+    request_hash: str,
+    *,
+    sealer: Sealer | None = None,
+    ahead: Mapping[tuple[str, str], Claimed] | None = None,
 ) -> StoredReply | None:
     """Start guarded work in the caller's transaction: ``None`` means go ahead (then call
     :func:`store_reply` in the same transaction); a :class:`StoredReply` means replay it (opened
-    with ``sealer`` when it was stored sealed)."""
+    with ``sealer`` when it was stored sealed). ``ahead``: keys this transaction already claimed
+    with :func:`claim_ahead` (a key not among them is claimed here)."""
     if not key:
         raise IdempotencyKeyMissing()
     if len(key) > 255:
         raise IdempotencyKeyReused()
-    if conn.dialect.name == "postgresql":
-        acquired = await _try_lock.scalar(conn, {"lock_id": _lock_id(scope, key)})
-        if not acquired:
-            raise IdempotencyKeyInUse()
-    row = await _lookup.first(conn, {"scope": scope, "key": key})
+    claimed = None if ahead is None else ahead.get((scope, key))
+    if claimed is not None:
+        acquired, row = claimed.acquired, claimed.stored
+    elif conn.dialect.name == "postgresql":
+        acquired = bool(await _try_lock.scalar(conn, {"lock_id": _lock_id(scope, key)}))
+        row = await _lookup.first(conn, {"scope": scope, "key": key}) if acquired else None
+    else:
+        acquired, row = True, await _lookup.first(conn, {"scope": scope, "key": key})
+    if not acquired:
+        raise IdempotencyKeyInUse()
     if row is None:
         return None
     if row.request_hash != request_hash:
         raise IdempotencyKeyReused()
     return StoredReply(status_code=row.status_code, body=open_stored_reply(row.body, sealer))
+
+
+async def claim_ahead(
+    conn: AsyncConnection, keys: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], Claimed]:
+    """Claim many ``(scope, key)`` pairs in two statements (PostgreSQL; for a group commit's
+    batch): every lock first, then every stored record, so a record committed by the holder of a
+    lock just taken is seen. Pass the result to :func:`claim` as ``ahead``. Keys that
+    :func:`claim` refuses (empty, too long) are left out."""
+    wanted = sorted({(scope, key) for scope, key in keys if key and len(key) <= 255})
+    if not wanted:
+        return {}
+    locked = await _try_locks.rows(conn, {"lock_ids": [_lock_id(scope, key) for scope, key in wanted]})
+    acquired = [pair for pair, (taken,) in zip(wanted, locked, strict=True) if taken]
+    stored = {}
+    if acquired:
+        rows = await _lookup_many.rows(
+            conn, {"scopes": [scope for scope, _ in acquired], "keys": [key for _, key in acquired]}
+        )
+        stored = {(row.scope, row.key): row for row in rows}
+    taken = set(acquired)
+    return {pair: Claimed(pair in taken, stored.get(pair)) for pair in wanted}
 
 
 async def store_reply(

@@ -9,12 +9,14 @@ unexpired, so two transfers racing for one quote cannot both win.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import DateTime, String, bindparam, func, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -27,7 +29,16 @@ from fx.tables import UtcDateTime, quotes
 from ledger.money import Money
 from sqldirect import direct
 
-__all__ = ["Quote", "QuoteStatus", "consume_quote", "create_quote", "get_quote", "new_quote", "save_quote"]
+__all__ = [
+    "Quote",
+    "QuoteStatus",
+    "consume_quote",
+    "consume_quotes",
+    "create_quote",
+    "get_quote",
+    "new_quote",
+    "save_quote",
+]
 
 QuoteStatus = Literal["open", "used", "expired"]
 
@@ -192,6 +203,25 @@ _CONSUME = direct(
     .returning(*quotes.c)
 )
 
+_consumptions = (
+    func.unnest(
+        bindparam("quote_ids", type_=ARRAY(String)),
+        bindparam("consumed_ats", type_=ARRAY(DateTime(timezone=True))),
+    )
+    .table_valued("id", "consumed_at")
+    .render_derived(name="wanted")
+)
+_CONSUME_MANY = direct(
+    quotes.update()
+    .where(
+        quotes.c.id == _consumptions.c.id,
+        quotes.c.used_at.is_(None),
+        quotes.c.expires_at > _consumptions.c.consumed_at,
+    )
+    .values(used_at=_consumptions.c.consumed_at)
+    .returning(*quotes.c)
+)
+
 
 async def save_quote(connection: AsyncConnection, quote: Quote) -> None:
     await connection.execute(_INSERT, _row(quote))
@@ -221,6 +251,21 @@ async def consume_quote(connection: AsyncConnection, quote_id: str, now: datetim
         f"quote {quote_id} expired at {existing.expires_at.isoformat()}; ask for a new quote",
         expiresAt=existing.expires_at.isoformat(),
     )
+
+
+async def consume_quotes(
+    connection: AsyncConnection, wanted: Sequence[tuple[str, datetime]]
+) -> dict[str, Quote]:
+    """Consume many quotes in one statement (PostgreSQL), each ``(quote id, time of use)``: the
+    quotes that were open, by id. A quote left out (unknown, used or expired) consumes nothing:
+    :func:`consume_quote` then says why. Same transaction rule as :func:`consume_quote`."""
+    if not wanted:
+        return {}
+    rows = await _CONSUME_MANY.rows(
+        connection,
+        {"quote_ids": [quote_id for quote_id, _ in wanted], "consumed_ats": [moment for _, moment in wanted]},
+    )
+    return {row.id: _from_row(row._mapping) for row in rows}
 
 
 async def create_quote(

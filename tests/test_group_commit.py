@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, select, text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction
 
 from backend.deferred_inserts import insert_row
 from backend.group_commit import GroupCommit, GroupCommitConfig, post_last
@@ -27,7 +27,7 @@ from ledger.journal import post_entry
 from ledger.model import AccountFlags, Entry, EntryRequest, Side
 from ledger.money import Money
 from ledger.verify import verify
-from tests.probe_support import deadlock_error, probe_tables
+from tests.probe_support import deadlock_error, occupy_slots, probe_tables, wait_until_queued
 from tests.transfer_support import transfer_world
 
 pytestmark = pytest.mark.postgres_only
@@ -101,34 +101,9 @@ async def _rows(engine: AsyncEngine) -> dict[str, int]:
         return {row.unit: row.tx for row in await conn.execute(select(written.c.unit, written.c.tx))}
 
 
-async def _busy(
-    commits: GroupCommit, engine: AsyncEngine, slots: int = 1
-) -> tuple[asyncio.Event, asyncio.Future[Any]]:
-    """Occupy ``slots`` batch slots until the returned event is set, so that what follows queues."""
-    release = asyncio.Event()
-
-    async def blocker(conn: AsyncConnection) -> str:
-        await release.wait()
-        return "blocker"
-
-    tasks = [
-        asyncio.create_task(commits.run(f"blocker-{slot}", blocker, _alone(engine, blocker)))
-        for slot in range(slots)
-    ]
-    await asyncio.sleep(0.05)
-    return release, asyncio.gather(*tasks)
-
-
-async def _queued(commits: GroupCommit, count: int) -> None:
-    """Wait until ``count`` units queue behind the busy slots."""
-    async with asyncio.timeout(10):
-        while commits.waiting < count:
-            await asyncio.sleep(0.01)
-
-
 async def test_creations_waiting_together_commit_in_one_transaction(probe: AsyncEngine) -> None:
     commits = GroupCommit(probe, GroupCommitConfig(max_batch=16, max_in_flight=1))
-    release, blocker = await _busy(commits, probe)
+    release, blocker = await occupy_slots(commits, probe)
     names = [f"sender-{index}" for index in range(6)]
     runs = [asyncio.create_task(commits.run(name, _unit(name), _alone(probe, _unit(name)))) for name in names]
     await asyncio.sleep(0.05)
@@ -141,6 +116,57 @@ async def test_creations_waiting_together_commit_in_one_transaction(probe: Async
     assert (commits.batches, commits.units) == (2, 7)
 
 
+async def test_the_next_batch_takes_everything_queued_while_one_works(probe: AsyncEngine) -> None:
+    # Two slots: while one batch works (here: waits), the other slot waits for its turn and then
+    # takes all six, rather than each slot taking a share.
+    commits = GroupCommit(probe, GroupCommitConfig(max_batch=16, max_in_flight=2))
+    release, blocker = await occupy_slots(commits, probe)
+    names = [f"sender-{index}" for index in range(6)]
+    runs = [asyncio.create_task(commits.run(name, _unit(name), _alone(probe, _unit(name)))) for name in names]
+    await wait_until_queued(commits, 6)
+    release.set()
+    assert await asyncio.gather(*runs) == names
+    await blocker
+    rows = await _rows(probe)
+    assert len({rows[name] for name in names}) == 1, "the six went in one transaction"
+    assert (commits.batches, commits.units) == (2, 7)
+
+
+async def test_a_batch_commits_while_the_next_one_works(probe: AsyncEngine) -> None:
+    # The first batch's unit holds its commit back until the second batch's unit has run: with
+    # one turn held through the commit, the second could never run and this would time out.
+    second_ran = asyncio.Event()
+
+    async def first(conn: AsyncConnection) -> str:
+        await insert_row(conn, written, {"unit": "first", "tx": await _tx(conn)})
+        return "first"
+
+    async def second(conn: AsyncConnection) -> str:
+        second_ran.set()
+        await insert_row(conn, written, {"unit": "second", "tx": await _tx(conn)})
+        return "second"
+
+    commits = GroupCommit(probe, GroupCommitConfig(max_in_flight=2))
+    original_commit = AsyncTransaction.commit
+
+    async def held_commit(self: AsyncTransaction) -> None:
+        if not second_ran.is_set():
+            queued = asyncio.create_task(commits.run("b", second, _alone(probe, second)))
+            await asyncio.wait_for(second_ran.wait(), 5)
+            await original_commit(self)
+            assert await queued == "second"
+            return
+        await original_commit(self)
+
+    AsyncTransaction.commit = held_commit  # type: ignore[method-assign]
+    try:
+        assert await asyncio.wait_for(commits.run("a", first, _alone(probe, first)), 10) == "first"
+    finally:
+        AsyncTransaction.commit = original_commit  # type: ignore[method-assign]
+    rows = await _rows(probe)
+    assert set(rows) == {"first", "second"} and rows["first"] != rows["second"]
+
+
 async def test_a_lone_creation_runs_at_once(probe: AsyncEngine) -> None:
     commits = GroupCommit(probe, GroupCommitConfig(max_in_flight=1))
     assert await asyncio.wait_for(commits.run(1, _unit("only"), _alone(probe, _unit("only"))), 5) == "only"
@@ -149,7 +175,7 @@ async def test_a_lone_creation_runs_at_once(probe: AsyncEngine) -> None:
 
 async def test_a_failing_unit_leaves_nothing_and_its_batch_mates_commit(probe: AsyncEngine) -> None:
     commits = GroupCommit(probe, GroupCommitConfig(max_in_flight=1))
-    release, blocker = await _busy(commits, probe)
+    release, blocker = await occupy_slots(commits, probe)
     good = [asyncio.create_task(commits.run(name, _unit(name), _alone(probe, _unit(name)))) for name in "ab"]
     bad = asyncio.create_task(commits.run("c", _unit("c", fail=True), _alone(probe, _unit("c", fail=True))))
     more = asyncio.create_task(commits.run("d", _unit("d"), _alone(probe, _unit("d"))))
@@ -183,7 +209,7 @@ async def test_a_refused_hold_fails_only_its_own_creation(probe: AsyncEngine) ->
             ),
         )
     commits = GroupCommit(probe, GroupCommitConfig(max_in_flight=1))
-    release, blocker = await _busy(commits, probe)
+    release, blocker = await occupy_slots(commits, probe)
     rich, poor = (
         Hold("customer:rich", "partner:payable", "60.00"),
         Hold("customer:poor", "partner:payable", "5.00"),
@@ -206,7 +232,7 @@ async def test_a_refused_hold_fails_only_its_own_creation(probe: AsyncEngine) ->
 
 async def test_one_creation_per_sender_per_batch_in_sender_order(probe: AsyncEngine) -> None:
     commits = GroupCommit(probe, GroupCommitConfig(max_in_flight=1))
-    release, blocker = await _busy(commits, probe)
+    release, blocker = await occupy_slots(commits, probe)
     order: list[str] = []
     plan = [("s3", "s3-first"), ("s1", "s1-first"), ("s3", "s3-second"), ("s2", "s2-first")]
     runs = [
@@ -224,7 +250,7 @@ async def test_one_creation_per_sender_per_batch_in_sender_order(probe: AsyncEng
 
 async def test_a_deadlock_reruns_the_whole_batch(probe: AsyncEngine) -> None:
     commits = GroupCommit(probe, GroupCommitConfig(max_in_flight=1))
-    release, blocker = await _busy(commits, probe)
+    release, blocker = await occupy_slots(commits, probe)
     attempts: list[str] = []
 
     def deadlocking(name: str) -> Any:
@@ -261,7 +287,7 @@ async def test_transfers_sent_at_once_commit_together_and_each_gets_its_own_repl
             recipients.append(await world.recipient(sender, method="bank_account", iban=IBAN))
             quotes.append(await world.quote(sender, "1000.00"))
         keys = [str(uuid.uuid4()) for _ in senders]
-        release, blockers = await _busy(commits, engine, slots=2)
+        release, blockers = await occupy_slots(commits, engine, slots=2)
         batches_before = commits.batches
         sending = asyncio.gather(
             *(
@@ -269,7 +295,7 @@ async def test_transfers_sent_at_once_commit_together_and_each_gets_its_own_repl
                 for sender, quote, recipient, key in zip(senders, quotes, recipients, keys, strict=True)
             )
         )
-        await _queued(commits, 6)
+        await wait_until_queued(commits, 6)
         release.set()
         replies = await sending
         await blockers
@@ -323,7 +349,7 @@ async def test_payouts_confirmed_at_once_share_transactions_and_each_posts_its_h
         claimed = await world.bank.get("/partner/v1/payouts", params={"status": "pending", "limit": 50})
         payouts = claimed.json()["items"]
         assert len(payouts) == 4
-        release, blockers = await _busy(commits, engine, slots=2)
+        release, blockers = await occupy_slots(commits, engine, slots=2)
         batches_before = commits.batches
         confirming = asyncio.gather(
             *(
@@ -333,7 +359,7 @@ async def test_payouts_confirmed_at_once_share_transactions_and_each_posts_its_h
                 for n, payout in enumerate(payouts)
             )
         )
-        await _queued(commits, 4)
+        await wait_until_queued(commits, 4)
         release.set()
         confirmed = await confirming
         await blockers

@@ -6,6 +6,7 @@ customer cannot change them here any more: a verified identity is changed by sup
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -26,6 +27,7 @@ __all__ = [
     "create_customer",
     "find_customer_by_phone",
     "load_profile",
+    "load_profiles",
     "set_customer_status",
     "set_kyc_tier",
 ]
@@ -71,6 +73,26 @@ async def load_profile(
     record = await customers.get(connection, customer_id, advisory_lock=advisory_lock)
     if record is None:
         raise CustomerNotFound()
+    return _profile(personal, record)
+
+
+async def load_profiles(
+    connection: AsyncConnection,
+    personal: PersonalData,
+    customer_ids: Sequence[int],
+    *,
+    advisory_locks: Sequence[str] = (),
+) -> dict[int, Profile]:
+    """:func:`load_profile` for many customers in two statements (PostgreSQL): first the
+    transaction's advisory locks of ``advisory_locks``, taken in the order given, then the rows.
+    A customer not found is left out (:func:`load_profile` then says so)."""
+    await customers.advisory_locks(connection, advisory_locks)
+    return {
+        record.id: _profile(personal, record) for record in await customers.get_many(connection, customer_ids)
+    }
+
+
+def _profile(personal: PersonalData, record: customers.CustomerRecord) -> Profile:
     birth = personal.open_optional(record.birth_date_sealed, BIRTH_DATE_CONTEXT)
     return Profile(
         customer_id=record.id,

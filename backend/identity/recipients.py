@@ -9,6 +9,7 @@ all it needs). Names and payout details are sealed at rest.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -42,6 +43,7 @@ __all__ = [
     "add_recipient",
     "load_recipient",
     "payout_instruction",
+    "payout_instructions",
 ]
 
 PayoutMethod = Literal["bank_account", "card", "wallet", "cash_pickup"]
@@ -208,6 +210,21 @@ async def payout_instruction(
     record = await repo.get(connection, customer_id, recipient_id)
     if record is None:
         raise RecipientNotFound()
+    return _instruction(personal, record)
+
+
+async def payout_instructions(
+    connection: AsyncConnection, personal: PersonalData, pairs: Sequence[tuple[int, int]]
+) -> dict[tuple[int, int], PayoutInstruction]:
+    """:func:`payout_instruction` for many ``(customer id, recipient id)`` pairs in one statement
+    (PostgreSQL); a pair not found is left out (:func:`payout_instruction` then says so)."""
+    return {
+        (record.customer_id, record.id): _instruction(personal, record)
+        for record in await repo.get_many(connection, pairs)
+    }
+
+
+def _instruction(personal: PersonalData, record: RecipientRecord) -> PayoutInstruction:
     payout = record.payout
     return PayoutInstruction(
         recipient_id=record.id,

@@ -26,13 +26,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from backend.chart import customer_wallet, partner_payable
 from backend.compliance_refs import payee_account, payee_ref
 from backend.deferred_inserts import deferred_inserts, insert_row
-from backend.group_commit import GroupCommit, post_last
+from backend.group_commit import GroupCommit, post_last, prefetched
 from backend.idempotency import claim, fingerprint, store_reply
 from backend.identity.keys import PersonalData
 from backend.identity.principal import CustomerPrincipal
@@ -41,7 +40,6 @@ from backend.identity.recipients import PayoutInstruction, payout_instruction
 from backend.metrics import TRANSFERS
 from backend.outbox.events import OutboxEvent, enqueue
 from backend.partners.payouts import (
-    PARTNER_ROUTE_COLUMNS,
     Beneficiary,
     PartnerRoute,
     Payout,
@@ -49,7 +47,6 @@ from backend.partners.payouts import (
     PayoutRequest,
     create_payout,
 )
-from backend.partners.tables import partners
 from backend.quotes import QuoteService
 from backend.transfers import repository as repo
 from backend.transfers.checks import CheckOutcome, PartiesScreener, run_checks
@@ -63,6 +60,7 @@ from backend.transfers.model import (
     TransferNotFound,
     TransferStatus,
 )
+from backend.transfers.prefetch import CreationRequest, PayingPartner, Prefetched, paying_partner
 from backend.transfers.tables import transfers as transfers_table
 from backend.transfers.views import transfer_json
 from compliance.cases import open_alert
@@ -75,7 +73,6 @@ from ledger.errors import InsufficientFunds, UnknownAccount
 from ledger.journal import post_pending, void_pending
 from ledger.model import Entry, EntryRequest, PostPendingRequest
 from ledger.money import Money
-from sqldirect import direct
 
 __all__ = ["LEDGER_SLOTS", "NoPartner", "TransferService"]
 
@@ -104,18 +101,6 @@ class _Created:
 
 
 @dataclass(frozen=True, slots=True)
-class _Partner:
-    """The partner bank a new transfer is paid out by."""
-
-    code: str
-    route: PartnerRoute
-
-    @property
-    def id(self) -> str:
-        return self.route.id
-
-
-@dataclass(frozen=True, slots=True)
 class _Dispatch:
     """What handing a transfer to its payout needs to know of it."""
 
@@ -139,14 +124,6 @@ class _Dispatch:
             partner_id=row["partner_id"],
             receive_amount=Money.from_minor(row["receive_minor"], row["receive_currency"]),
         )
-
-
-_first_active_partner = direct(
-    select(partners.c.id, partners.c.code, *PARTNER_ROUTE_COLUMNS)
-    .where(partners.c.status == "active")
-    .order_by(partners.c.created_at, partners.c.id)
-    .limit(1)
-)
 
 
 class TransferService:
@@ -201,14 +178,22 @@ class TransferService:
         now = datetime.now(UTC)
 
         async def unit(conn: AsyncConnection, enter: Enter) -> _Created:
-            replay = await claim(conn, scope, idempotency_key, request_hash, sealer=self._sealer)
+            ahead: Prefetched | None = prefetched(conn)
+            replay = await claim(
+                conn,
+                scope,
+                idempotency_key,
+                request_hash,
+                sealer=self._sealer,
+                ahead=None if ahead is None else ahead.claims,
+            )
             if replay is not None:
                 return _Created(replay.status_code, replay.body, [], replayed=True)
             assert idempotency_key is not None
             # The payout, outbox events, transfer, timeline and reply: one INSERT (PostgreSQL).
             async with deferred_inserts(conn):
                 created, opened, reservation = await self._create_in(
-                    conn, principal, quote_id, recipient_id, purpose, convert, now
+                    conn, principal, quote_id, recipient_id, purpose, convert, now, ahead
                 )
                 body = transfer_json(created)
                 await store_reply(
@@ -226,8 +211,11 @@ class TransferService:
             result = await alone()
         else:
             # The batch orders its own ledger writes: no gate to wait for.
+            request = CreationRequest(
+                principal.customer_id, scope, idempotency_key, quote_id, recipient_id, now
+            )
             result = await self._group_commit.run(
-                principal.customer_id, functools.partial(unit, enter=_no_gate), alone
+                principal.customer_id, functools.partial(unit, enter=_no_gate), alone, request=request
             )
         self._accounts.remember(result.opened_accounts)
         if not result.replayed:
@@ -243,13 +231,19 @@ class TransferService:
         purpose: str,
         convert: Any,
         now: datetime,
+        ahead: Prefetched | None,
     ) -> tuple[Transfer, list[str], _Reservation | None]:
         """Everything of a new transfer but the ledger entry, which the returned reservation posts
-        last: a hot account's shard is then locked for the end of the transaction only."""
-        quote = await consume_quote(conn, quote_id, now)
+        last: a hot account's shard is then locked for the end of the transaction only. ``ahead``:
+        what a group commit's prefetch read for the batch (what is missing is read here)."""
+        quote = (None if ahead is None else ahead.take_quote(quote_id)) or await consume_quote(
+            conn, quote_id, now
+        )
         if quote.customer_id is not None and quote.customer_id != str(principal.customer_id):
             raise _quote_not_found(quote_id)
-        payee = await payout_instruction(conn, self._personal, principal.customer_id, recipient_id)
+        payee = (None if ahead is None else ahead.payees.get((principal.customer_id, recipient_id))) or (
+            await payout_instruction(conn, self._personal, principal.customer_id, recipient_id)
+        )
         corridor = quote.corridor
         if payee.method != quote.payout_method or payee.country != corridor.receive_country:
             raise PayoutMismatch(
@@ -260,8 +254,10 @@ class TransferService:
         customer_ref = f"customer:{principal.customer_id}"
         # The sender's limits lock is taken with the profile read (one round trip, not two); the
         # checks' history read comes after it.
-        profile = await load_profile(
-            conn, self._personal, principal.customer_id, advisory_lock=limits_lock_key(customer_ref)
+        profile = (None if ahead is None else ahead.senders.get(principal.customer_id)) or (
+            await load_profile(
+                conn, self._personal, principal.customer_id, advisory_lock=limits_lock_key(customer_ref)
+            )
         )
         sender_name = (
             " ".join(part for part in (profile.given_name, profile.family_name) if part) or "unknown"
@@ -294,7 +290,7 @@ class TransferService:
         )
         recipient_customer_id: int | None = None
         partner_id: str | None = None
-        partner: _Partner | None = None
+        partner: PayingPartner | None = None
         if payee.method == "wallet":
             assert payee.wallet_phone is not None
             recipient_customer_id = await find_customer_by_phone(conn, self._personal, payee.wallet_phone)
@@ -305,7 +301,7 @@ class TransferService:
                 )
             payout_account = customer_wallet(recipient_customer_id, corridor.receive_currency)
         else:
-            partner = await self._partner(conn)
+            partner = (None if ahead is None else ahead.partner) or await self._partner(conn)
             partner_id, partner_code = partner.id, partner.code
             payout_account = partner_payable(partner_code, corridor.receive_currency)
         snapshot = {
@@ -426,12 +422,11 @@ class TransferService:
             now=now,
         )
 
-    async def _partner(self, conn: AsyncConnection) -> _Partner:
-        row = await _first_active_partner.first(conn)
-        if row is None:
+    async def _partner(self, conn: AsyncConnection) -> PayingPartner:
+        partner = await paying_partner(conn)
+        if partner is None:
             raise NoPartner("No partner bank can pay out right now; try again later.")
-        route = PartnerRoute(str(row.id), row.status, row.payout_mode, row.webhook_url)
-        return _Partner(str(row.code), route)
+        return partner
 
     async def _send_on(
         self,

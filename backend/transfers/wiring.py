@@ -7,12 +7,13 @@ from litestar.datastructures import State
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.backoffice.hooks import ComplianceHooks, hooks_of
-from backend.group_commit import GroupCommit, GroupCommitConfig
+from backend.group_commit import GroupCommit, GroupCommitConfig, Prefetch
 from backend.metrics import GROUP_COMMIT_UNITS
 from backend.quotes import quote_service
 from backend.settings import Settings
 from backend.transfers.outcomes import PayoutOutcomes
 from backend.transfers.party_screening import ScreenerParties
+from backend.transfers.prefetch import CreationPrefetch
 from backend.transfers.service import TransferService
 from backend.transfers.wallet import WalletService
 from compliance.monitoring import RuleCache
@@ -42,7 +43,9 @@ def install_transfer_services(state: State, settings: Settings, engine: AsyncEng
         quotes=quote_service(state),
         screen=ScreenerParties(screener),
         rules=rules,
-        group_commit=_group_commit(settings, engine, "create", defer_inserts=True),
+        group_commit=_group_commit(
+            settings, engine, "create", defer_inserts=True, prefetch=CreationPrefetch(personal)
+        ),
     )
     wallets = WalletService(engine, personal=personal, sealer=sealer)
     state["transfers"] = transfers
@@ -56,7 +59,12 @@ def install_transfer_services(state: State, settings: Settings, engine: AsyncEng
 
 
 def _group_commit(
-    settings: Settings, engine: AsyncEngine, work: str, *, defer_inserts: bool
+    settings: Settings,
+    engine: AsyncEngine,
+    work: str,
+    *,
+    defer_inserts: bool,
+    prefetch: Prefetch | None = None,
 ) -> GroupCommit | None:
     """Group commit on PostgreSQL (on SQLite writers queue on one lock anyway, and rows are not
     collected into one ``INSERT``)."""
@@ -66,4 +74,5 @@ def _group_commit(
         engine,
         GroupCommitConfig(max_batch=settings.group_commit_batch, defer_inserts=defer_inserts),
         on_commit=GROUP_COMMIT_UNITS.labels(work=work).observe,
+        prefetch=prefetch,
     )

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, bindparam, case, func, insert, or_, select, update
+from sqlalchemy import BigInteger, and_, any_, bindparam, case, func, insert, or_, select, text, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from backend.identity.clock import as_utc
@@ -15,8 +17,10 @@ from sqldirect import direct
 __all__ = [
     "CustomerRecord",
     "PinAttempt",
+    "advisory_locks",
     "find_id_by_phone_index",
     "get",
+    "get_many",
     "insert_customer",
     "lock_pin",
     "replace_pin_hash",
@@ -66,6 +70,16 @@ _GET_LOCKING = direct(
 )
 """The customer, taking a transaction-scoped advisory lock in the same round trip (one row: one
 call)."""
+_GET_MANY = direct(
+    select(*customers.c).where(customers.c.id == any_(bindparam("customer_ids", type_=ARRAY(BigInteger))))
+)
+_LOCK_ALL = direct(
+    text(
+        "SELECT pg_advisory_xact_lock(hashtextextended(t.key, 0))"
+        "  FROM unnest(CAST(:lock_keys AS text[])) WITH ORDINALITY AS t(key, ord) ORDER BY t.ord"
+    )
+)
+"""Transaction-scoped advisory locks taken one after the other in the order given (one call)."""
 _INSERT = insert(customers).returning(customers.c.id)
 _UPDATE_PROFILE = (
     update(customers)
@@ -171,6 +185,21 @@ async def get(
     else:
         row = await _GET.first(connection, {"customer_id": customer_id})
     return None if row is None else _record(row)
+
+
+async def get_many(connection: AsyncConnection, customer_ids: Sequence[int]) -> list[CustomerRecord]:
+    """The rows of the customers among ``customer_ids`` that exist, in one statement (PostgreSQL)."""
+    if not customer_ids:
+        return []
+    return [_record(row) for row in await _GET_MANY.rows(connection, {"customer_ids": list(customer_ids)})]
+
+
+async def advisory_locks(connection: AsyncConnection, keys: Sequence[str]) -> None:
+    """Take the transaction's advisory lock of each key (as :func:`get` does with
+    ``advisory_lock``), in the order given, in one statement (PostgreSQL): give every caller's
+    keys in one global order, so that two transactions never wait for each other."""
+    if keys:
+        await _LOCK_ALL.rows(connection, {"lock_keys": list(keys)})
 
 
 async def insert_customer(

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import BigInteger, any_, bindparam, insert, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from backend.identity.clock import as_utc
@@ -19,6 +20,7 @@ __all__ = [
     "RecipientRecord",
     "SealedPayout",
     "get",
+    "get_many",
     "insert_recipient",
     "list_page",
     "soft_delete",
@@ -65,6 +67,11 @@ class RecipientRecord:
 _live = recipients.c.deleted_at.is_(None)
 _owned = recipients.c.customer_id == bindparam("owner_id")
 _GET = direct(select(*recipients.c).where(recipients.c.id == bindparam("recipient_id"), _owned, _live))
+_GET_MANY = direct(
+    select(*recipients.c).where(
+        recipients.c.id == any_(bindparam("recipient_ids", type_=ARRAY(BigInteger))), _live
+    )
+)
 _LIST_FIRST = (
     select(*recipients.c).where(_owned, _live).order_by(recipients.c.id.desc()).limit(bindparam("n"))
 )
@@ -151,6 +158,16 @@ async def insert_recipient(
 async def get(connection: AsyncConnection, customer_id: int, recipient_id: int) -> RecipientRecord | None:
     row = await _GET.first(connection, {"owner_id": customer_id, "recipient_id": recipient_id})
     return None if row is None else _record(row)
+
+
+async def get_many(connection: AsyncConnection, pairs: Sequence[tuple[int, int]]) -> list[RecipientRecord]:
+    """The live recipients among ``(customer id, recipient id)`` pairs, in one statement
+    (PostgreSQL); each only for its own customer."""
+    if not pairs:
+        return []
+    rows = await _GET_MANY.rows(connection, {"recipient_ids": sorted({recipient for _, recipient in pairs})})
+    wanted = set(pairs)
+    return [record for record in map(_record, rows) if (record.customer_id, record.id) in wanted]
 
 
 async def list_page(
