@@ -58,17 +58,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from backend.deferred_inserts import deferred_inserts
 from ledger.errors import LedgerError
 from ledger.journal import post_entries
-from ledger.model import Entry, LedgerRequest
+from ledger.model import LedgerRequest
 from ledger.retry import backoff, is_retryable
 
-__all__ = ["After", "GroupCommit", "GroupCommitConfig", "Prefetch", "Unit", "post_last", "prefetched"]
+__all__ = ["GroupCommit", "GroupCommitConfig", "Prefetch", "Unit", "post_last", "prefetched"]
 
 T = TypeVar("T")
 
 Unit = Callable[[AsyncConnection], Awaitable[T]]
 """A request's work in the batch's transaction; its result goes to its caller after the commit."""
-After = Callable[[AsyncConnection, Entry], Awaitable[None]]
-"""Writes that need a ledger request's posted entry (in the same transaction)."""
 Prefetch = Callable[[AsyncConnection, list[Any]], Awaitable[Any]]
 """Reads for a whole batch, before its units run: given the ``request`` of each unit that gave
 one, in the batch's order (only when two or more did); what it returns, the units find with
@@ -88,22 +86,21 @@ def prefetched(conn: AsyncConnection) -> Any | None:
     return conn.info.get(_PREFETCHED)
 
 
-async def post_last(conn: AsyncConnection, request: LedgerRequest, *, after: After | None = None) -> None:
-    """Post ``request`` as the last ledger write of the caller's work, then run ``after``.
+async def post_last(conn: AsyncConnection, request: LedgerRequest) -> None:
+    """Post ``request`` as the last ledger write of the caller's work.
 
     In a transaction of its own this posts at once (raising the request's :class:`LedgerError` if
     it is refused). In a :class:`GroupCommit` batch the request is kept and posted with every other
-    unit's after all of them have run; a refusal then reruns the unit alone, where it is raised.
+    unit's, in the order given, in one ledger call after all of them have run (so a batch takes
+    its ledger locks in one ordered step); a refusal then reruns the unit alone, where it is raised.
     """
-    staged: list[tuple[Any, LedgerRequest, After | None]] | None = conn.info.get(_STAGED)
+    staged: list[tuple[Any, LedgerRequest]] | None = conn.info.get(_STAGED)
     if staged is not None:
-        staged.append((conn.info[_CURRENT], request, after))
+        staged.append((conn.info[_CURRENT], request))
         return
     (outcome,) = await post_entries(conn, [request])
     if isinstance(outcome, LedgerError):
         raise outcome
-    if after is not None:
-        await after(conn, outcome)
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +162,8 @@ class GroupCommit:
         """Transactions committed (for measurement and tests)."""
         self.units = 0
         """Units committed in them."""
+        self.reruns = 0
+        """Batches run again after a deadlock or serialization failure."""
 
     async def run(
         self, key: Any, unit: Unit[T], alone: Callable[[], Awaitable[T]], *, request: Any = None
@@ -236,6 +235,7 @@ class GroupCommit:
             except Exception as error:
                 attempt += 1
                 if is_retryable(error) and attempt < self._config.max_attempts:
+                    self.reruns += 1
                     await backoff(attempt)
                     continue
                 # Not a unit's own failure (those are caught above): each unit alone finds out.
@@ -278,7 +278,7 @@ class GroupCommit:
         return results
 
     async def _work(self, conn: AsyncConnection, batch: Sequence[_Queued[Any]]) -> list[Any]:
-        staged: list[tuple[_Queued[Any], LedgerRequest, After | None]] = []
+        staged: list[tuple[_Queued[Any], LedgerRequest]] = []
         results: list[Any] = []
         async with self._staging(conn, staged):
             requests = [queued.request for queued in batch if queued.request is not None]
@@ -294,17 +294,15 @@ class GroupCommit:
                         raise
                     raise _UnitFailed(queued) from error
         if staged:
-            outcomes = await post_entries(conn, [request for _, request, _ in staged])
-            for (queued, _, after), outcome in zip(staged, outcomes, strict=True):
+            outcomes = await post_entries(conn, [request for _, request in staged])
+            for (queued, _), outcome in zip(staged, outcomes, strict=True):
                 if isinstance(outcome, LedgerError):
                     raise _UnitFailed(queued) from outcome
-                if after is not None:
-                    await after(conn, outcome)
         return results
 
     @asynccontextmanager
     async def _staging(
-        self, conn: AsyncConnection, staged: list[tuple[_Queued[Any], LedgerRequest, After | None]]
+        self, conn: AsyncConnection, staged: list[tuple[_Queued[Any], LedgerRequest]]
     ) -> AsyncIterator[None]:
         """Units' ledger requests kept in ``staged`` (and their rows collected) while it is open."""
         conn.info[_STAGED] = staged

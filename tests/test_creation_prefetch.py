@@ -21,7 +21,7 @@ from backend.group_commit import GroupCommit
 from backend.settings import Settings
 from ledger.verify import verify
 from tests.probe_support import occupy_slots, wait_until_queued
-from tests.signin import SignedIn
+from tests.signin import SignedIn, sign_in
 from tests.statements import statements_run
 from tests.transfer_support import World, transfer_world
 
@@ -134,3 +134,34 @@ async def test_every_transfer_of_a_batch_gets_its_own_answer(engine: AsyncEngine
         assert retry.status_code == 201, retry.text
     async with engine.connect() as conn:
         assert (await verify(conn)).ok
+
+
+async def test_wallet_payouts_in_a_batch_are_credited_with_their_hold(
+    engine: AsyncEngine, settings: Settings
+) -> None:
+    # A wallet payout posts its hold at once: two ledger requests of one transfer, kept in order in
+    # the batch's one ledger call (beside bank transfers, whose holds stay open).
+    async with transfer_world(engine, settings) as world:
+        senders = [await _funded_sender(world) for _ in range(4)]
+        phones = ["+994501234561", "+994501234562"]
+        sends = []
+        for index, (sender, bank_recipient) in enumerate(senders):
+            if index < 2:
+                wallet = await world.recipient(sender, method="wallet", phone=phones[index])
+                quote = await world.quote(sender, "3000.00", method="wallet")
+                sends.append(world.send(sender, quote["id"], wallet))
+            else:
+                sends.append(world.send(sender, (await world.quote(sender, "3000.00"))["id"], bank_recipient))
+        replies = await _in_one_batch(world, sends)
+        assert [reply.status_code for reply in replies] == [201] * 4, [reply.text for reply in replies]
+        assert [reply.json()["status"] for reply in replies] == ["paid_out"] * 2 + ["sent_to_partner"] * 2
+        for phone, reply in zip(phones, replies[:2], strict=True):
+            recipient = await sign_in(world.http, phone)
+            balances = (await world.http.get("/v1/wallet", headers=recipient.headers)).json()["balances"]
+            assert balances[0]["available"] == reply.json()["receiveAmount"]
+        for (sender, _), reply in zip(senders, replies, strict=True):
+            total = Decimal(reply.json()["totalToPay"]["amount"])
+            assert await world.available(sender, "RUB") == Decimal("20000.00") - total
+    async with engine.connect() as conn:
+        report = await verify(conn)
+        assert report.ok, report

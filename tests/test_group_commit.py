@@ -24,7 +24,7 @@ from backend.settings import Settings
 from ledger.accounts import open_account
 from ledger.errors import InsufficientFunds
 from ledger.journal import post_entry
-from ledger.model import AccountFlags, Entry, EntryRequest, Side
+from ledger.model import AccountFlags, EntryRequest, Side
 from ledger.money import Money
 from ledger.verify import verify
 from tests.probe_support import deadlock_error, occupy_slots, probe_tables, wait_until_queued
@@ -51,7 +51,7 @@ async def probe(engine: AsyncEngine) -> AsyncIterator[AsyncEngine]:
 
 
 class Hold:
-    """A unit's ledger part: a hold from ``account`` to ``to``; ``after`` notes the posted entry."""
+    """A unit's ledger part: a hold from ``account`` to ``to``."""
 
     def __init__(self, account: str, to: str, amount: str) -> None:
         self.entry = EntryRequest(
@@ -62,10 +62,14 @@ class Hold:
             ],
             pending=True,
         )
-        self.posted: Entry | None = None
 
-    async def after(self, conn: AsyncConnection, posted: Entry) -> None:
-        self.posted = posted
+    async def posted(self, engine: AsyncEngine) -> bool:
+        """Whether the hold is in the journal."""
+        async with engine.connect() as conn:
+            found = await conn.execute(
+                text("SELECT 1 FROM ledger_entries WHERE id = :id"), {"id": self.entry.id}
+            )
+            return found.first() is not None
 
 
 async def _tx(conn: AsyncConnection) -> int:
@@ -80,7 +84,7 @@ def _unit(name: str, *, hold: Hold | None = None, fail: bool = False, log: list[
         if fail:
             raise ValueError(f"{name} refuses")
         if hold is not None:
-            await post_last(conn, hold.entry, after=hold.after)
+            await post_last(conn, hold.entry)
         return name
 
     return unit
@@ -224,7 +228,7 @@ async def test_a_refused_hold_fails_only_its_own_creation(probe: AsyncEngine) ->
     await blocker
     assert results[0] == "rich"
     assert isinstance(results[1], InsufficientFunds)
-    assert rich.posted is not None and poor.posted is None
+    assert await rich.posted(probe) and not await poor.posted(probe)
     assert "poor" not in await _rows(probe), "the refused creation's rows were rolled back with it"
     async with probe.connect() as conn:
         assert (await verify(conn)).ok
@@ -271,6 +275,7 @@ async def test_a_deadlock_reruns_the_whole_batch(probe: AsyncEngine) -> None:
     assert attempts == ["x", "y", "x", "y"]
     assert sorted(await _rows(probe)) == ["x-3", "y-4"], "the first attempt's rows were rolled back"
     assert commits.batches == 2
+    assert commits.reruns == 1
 
 
 async def test_transfers_sent_at_once_commit_together_and_each_gets_its_own_reply(
@@ -326,8 +331,8 @@ async def test_outside_a_batch_post_last_posts_at_once_and_raises_a_refusal(prob
     refused = Hold("customer:empty", "partner:payable", "1.00")
     with pytest.raises(InsufficientFunds):
         async with probe.begin() as conn:
-            await post_last(conn, refused.entry, after=refused.after)
-    assert refused.posted is None
+            await post_last(conn, refused.entry)
+    assert not await refused.posted(probe)
 
 
 async def test_payouts_confirmed_at_once_share_transactions_and_each_posts_its_hold(
@@ -379,3 +384,76 @@ async def test_payouts_confirmed_at_once_share_transactions_and_each_posts_its_h
         assert report.ok, report
         pending = await conn.execute(text("SELECT count(*) FROM ledger_open_holds"))
         assert pending.scalar_one() == 0, "every hold was posted"
+
+
+async def test_batches_of_payout_outcomes_in_two_processes_do_not_deadlock(
+    engine: AsyncEngine, settings: Settings
+) -> None:
+    # Two group commits stand for two server processes. Each batch fails one sender's payout and
+    # confirms the other's, and both batches finish their units before either writes its ledger
+    # requests. A refund that voided its hold at once would hold one sender's wallet while the
+    # batch's confirmations wait for the other's: each batch would wait for the other (PostgreSQL
+    # breaks that after a second, and the batch reruns).
+    async with transfer_world(engine, settings) as world:
+        senders = [await world.customer() for _ in range(2)]
+        for sender in senders:
+            await world.fund(sender, "5000.00", "RUB")
+        for sender in senders:
+            recipient = await world.recipient(sender, method="bank_account", iban=IBAN)
+            for _ in range(2):
+                reply = await world.send(sender, (await world.quote(sender, "1000.00"))["id"], recipient)
+                assert reply.status_code == 201, reply.text
+        claimed = await world.bank.get("/partner/v1/payouts", params={"status": "pending", "limit": 50})
+        by_sender: dict[int, list[str]] = {}
+        for payout in claimed.json()["items"]:
+            mine = await _transfer_of_payout(engine, payout["id"])
+            by_sender.setdefault(mine, []).append(payout["id"])
+        (a1, a2), (b1, b2) = (by_sender[sender.customer_id] for sender in senders)
+        arrived = 0
+        both = asyncio.Event()
+
+        async def meet(conn: AsyncConnection) -> str:
+            nonlocal arrived
+            arrived += 1
+            if arrived >= 2:
+                both.set()
+            await asyncio.wait_for(both.wait(), 5)
+            return "met"
+
+        processes = [GroupCommit(engine), GroupCommit(engine)]
+        batches = []
+        for commits, (failed, confirmed) in zip(processes, ((a1, b1), (b2, a2)), strict=True):
+            release, blocker = await occupy_slots(commits, engine)
+            world.app.state["partner_group_commit"] = commits  # this "process" takes the next two
+            sending = asyncio.gather(
+                world.bank.post(f"/partner/v1/payouts/{failed}/fail", json={"reason": "account closed"}),
+                world.bank.post(f"/partner/v1/payouts/{confirmed}/confirm", json={}),
+            )
+            await wait_until_queued(commits, 2)
+            # Queued after the two outcomes (its key sorts after payout ids): the batches meet here.
+            meeting = asyncio.ensure_future(commits.run("~meet", meet, _alone(engine, meet)))
+            batches.append((release, blocker, sending, meeting))
+        for release, _, _, _ in batches:
+            release.set()
+        replies = []
+        for _, blocker, sending, meeting in batches:
+            replies.extend(await sending)
+            assert await meeting == "met"
+            await blocker
+        assert [reply.status_code for reply in replies] == [200] * 4, [reply.text for reply in replies]
+        assert [commits.reruns for commits in processes] == [0, 0], "a batch was rerun (deadlock)"
+        for sender in senders:
+            # One transfer refunded, one paid out: the wallet is short of one transfer's total.
+            assert await world.available(sender, "RUB") < Decimal("5000.00")
+    async with engine.connect() as conn:
+        report = await verify(conn)
+        assert report.ok, report
+        assert (await conn.execute(text("SELECT count(*) FROM ledger_open_holds"))).scalar_one() == 0
+
+
+async def _transfer_of_payout(engine: AsyncEngine, payout_id: str) -> int:
+    async with engine.connect() as conn:
+        found = await conn.execute(
+            text("SELECT customer_id FROM transfers WHERE payout_id = :payout"), {"payout": payout_id}
+        )
+        return int(found.scalar_one())

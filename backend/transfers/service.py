@@ -70,8 +70,8 @@ from compliance.privacy import BlindIndex, Sealer
 from compliance.screening import Subject
 from fx.quotes import consume_quote
 from ledger.errors import InsufficientFunds, UnknownAccount
-from ledger.journal import post_pending, void_pending
-from ledger.model import Entry, EntryRequest, PostPendingRequest
+from ledger.journal import post_pending
+from ledger.model import EntryRequest, PostPendingRequest, VoidPendingRequest
 from ledger.money import Money
 
 __all__ = ["LEDGER_SLOTS", "NoPartner", "TransferService"]
@@ -564,13 +564,18 @@ class TransferService:
             return await repo.load(conn, self._sealer, transfer_id)
 
     async def _release_hold(self, conn: AsyncConnection, row: Any, why: str) -> None:
+        """Void the transfer's hold as the last ledger write of the work (under group commit, with
+        the batch's other ledger requests in its one ledger call: a batch that locked one sender's
+        wallet here and others' at its end could deadlock with another batch doing the same)."""
         if row["hold_entry_id"]:
-            await void_pending(
+            await post_last(
                 conn,
-                uuid.UUID(row["hold_entry_id"]),
-                uuid.uuid4(),
-                metadata={"transfer": row["id"], "why": why},
-                reference=row["id"],
+                VoidPendingRequest(
+                    id=uuid.uuid4(),
+                    hold_id=uuid.UUID(row["hold_entry_id"]),
+                    metadata={"transfer": row["id"], "why": why},
+                    reference=row["id"],
+                ),
             )
 
     # --- PayoutOutcomeHandler (partner capability) ---------------------------------------------
@@ -672,18 +677,26 @@ class _Reservation:
 
     async def post(self, conn: AsyncConnection) -> None:
         """Post the entry as the transfer's last ledger write (kept for the batch's one ledger call
-        under group commit, where a refusal reruns the creation alone and ends up here)."""
+        under group commit, where a refusal reruns the creation alone and ends up here). A wallet
+        payout's hold is posted right after it, in the same ledger call."""
         try:
-            await post_last(conn, self.entry, after=self._after)
+            await post_last(conn, self.entry)
         except UnknownAccount as missing:
             if self.sender_wallet not in str(missing):
                 raise
             raise InsufficientFunds(f"account {self.sender_wallet} has insufficient funds") from None
-
-    async def _after(self, conn: AsyncConnection, posted: Entry) -> None:
-        """A wallet payout is credited as soon as its hold exists."""
         if self.credit_wallet:
-            await _credit_wallet(conn, posted.id, str(self.entry.reference), self.now)
+            transfer_id = str(self.entry.reference)
+            await post_last(
+                conn,
+                PostPendingRequest(
+                    id=uuid.uuid4(),
+                    hold_id=self.entry.id,
+                    metadata={"transfer": transfer_id},
+                    reference=transfer_id,
+                    at=self.now,
+                ),
+            )
 
 
 async def _credit_wallet(conn: AsyncConnection, hold_id: uuid.UUID, transfer_id: str, now: datetime) -> None:
