@@ -139,7 +139,8 @@ class _UnitFailed(Exception):
 class GroupCommit:
     """Runs concurrent units of work in shared transactions; see the module docstring.
 
-    ``on_commit``, when given, is told the size of each committed batch (the metrics' histogram).
+    ``on_commit``, when given, is told the size of each committed batch (the metrics' histogram);
+    ``on_rerun`` each time a batch is run again after a deadlock or serialization failure.
     """
 
     def __init__(
@@ -148,11 +149,13 @@ class GroupCommit:
         config: GroupCommitConfig | None = None,
         *,
         on_commit: Callable[[int], None] | None = None,
+        on_rerun: Callable[[], None] | None = None,
         prefetch: Prefetch | None = None,
     ) -> None:
         self._engine = engine
         self._config = config or GroupCommitConfig()
         self._on_commit = on_commit
+        self._on_rerun = on_rerun
         self._prefetch = prefetch
         self._queue: deque[_Queued[Any]] = deque()
         self._in_flight = 0
@@ -236,6 +239,8 @@ class GroupCommit:
                 attempt += 1
                 if is_retryable(error) and attempt < self._config.max_attempts:
                     self.reruns += 1
+                    if self._on_rerun is not None:
+                        self._on_rerun()
                     await backoff(attempt)
                     continue
                 # Not a unit's own failure (those are caught above): each unit alone finds out.

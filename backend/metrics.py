@@ -16,6 +16,7 @@ from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from prometheus_client import Counter, Gauge, Histogram
 
 __all__ = [
+    "GROUP_COMMIT_RERUNS",
     "GROUP_COMMIT_UNITS",
     "OUTBOX_LAG_SECONDS",
     "SCREENING_SECONDS",
@@ -36,6 +37,11 @@ GROUP_COMMIT_UNITS = Histogram(
     "Requests committed in one transaction by group commit (work: create, payout_outcome)",
     ["work"],
     buckets=(1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 64),
+)
+GROUP_COMMIT_RERUNS = Counter(
+    "korpu_group_commit_reruns_total",
+    "Group-commit batches run again after a deadlock or serialization failure (work: create, payout_outcome)",
+    ["work"],
 )
 OUTBOX_LAG_SECONDS = Gauge(
     "korpu_outbox_lag_seconds", "Age of the oldest undelivered outbox event", multiprocess_mode="max"

@@ -253,7 +253,8 @@ async def test_one_creation_per_sender_per_batch_in_sender_order(probe: AsyncEng
 
 
 async def test_a_deadlock_reruns_the_whole_batch(probe: AsyncEngine) -> None:
-    commits = GroupCommit(probe, GroupCommitConfig(max_in_flight=1))
+    told: list[int] = []
+    commits = GroupCommit(probe, GroupCommitConfig(max_in_flight=1), on_rerun=lambda: told.append(1))
     release, blocker = await occupy_slots(commits, probe)
     attempts: list[str] = []
 
@@ -275,7 +276,7 @@ async def test_a_deadlock_reruns_the_whole_batch(probe: AsyncEngine) -> None:
     assert attempts == ["x", "y", "x", "y"]
     assert sorted(await _rows(probe)) == ["x-3", "y-4"], "the first attempt's rows were rolled back"
     assert commits.batches == 2
-    assert commits.reruns == 1
+    assert commits.reruns == 1 and told == [1], "the rerun is counted and reported (the metric)"
 
 
 async def test_transfers_sent_at_once_commit_together_and_each_gets_its_own_reply(

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.backoffice.hooks import ComplianceHooks, hooks_of
 from backend.group_commit import GroupCommit, GroupCommitConfig, Prefetch
-from backend.metrics import GROUP_COMMIT_UNITS
+from backend.metrics import GROUP_COMMIT_RERUNS, GROUP_COMMIT_UNITS
 from backend.quotes import quote_service
 from backend.settings import Settings
 from backend.transfers.outcomes import PayoutOutcomes
@@ -74,5 +74,6 @@ def _group_commit(
         engine,
         GroupCommitConfig(max_batch=settings.group_commit_batch, defer_inserts=defer_inserts),
         on_commit=GROUP_COMMIT_UNITS.labels(work=work).observe,
+        on_rerun=GROUP_COMMIT_RERUNS.labels(work=work).inc,
         prefetch=prefetch,
     )
