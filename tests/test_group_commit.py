@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransactio
 
 from backend.deferred_inserts import insert_row
 from backend.group_commit import GroupCommit, GroupCommitConfig, post_last
+from backend.partners.payouts import get_payout
 from backend.settings import Settings
 from ledger.accounts import open_account
 from ledger.errors import InsufficientFunds
@@ -410,16 +411,7 @@ async def test_batches_of_payout_outcomes_in_two_processes_do_not_deadlock(
             mine = await _transfer_of_payout(engine, payout["id"])
             by_sender.setdefault(mine, []).append(payout["id"])
         (a1, a2), (b1, b2) = (by_sender[sender.customer_id] for sender in senders)
-        arrived = 0
-        both = asyncio.Event()
-
-        async def meet(conn: AsyncConnection) -> str:
-            nonlocal arrived
-            arrived += 1
-            if arrived >= 2:
-                both.set()
-            await asyncio.wait_for(both.wait(), 5)
-            return "met"
+        meet = _meeting(parties=2)
 
         processes = [GroupCommit(engine), GroupCommit(engine)]
         batches = []
@@ -458,3 +450,78 @@ async def _transfer_of_payout(engine: AsyncEngine, payout_id: str) -> int:
             text("SELECT customer_id FROM transfers WHERE payout_id = :payout"), {"payout": payout_id}
         )
         return int(found.scalar_one())
+
+
+async def test_cash_outs_settled_in_two_processes_do_not_deadlock(
+    engine: AsyncEngine, settings: Settings
+) -> None:
+    # Each "process" settles one cash-out of each customer, in opposite orders, meeting in between.
+    # A settlement that resolved its hold at once would hold the first customer's wallet while
+    # waiting for the second's, which the other batch holds.
+    async with transfer_world(engine, settings) as world:
+        customers = [await world.customer() for _ in range(2)]
+        for customer in customers:
+            await world.fund(customer, "100.00", "AZN")
+        for customer in customers:
+            for _ in range(2):
+                response = await world.http.post(
+                    "/v1/wallet/cashouts",
+                    json={"amount": {"amount": "10.00", "currency": "AZN"}, "iban": IBAN},
+                    headers={**customer.headers, "Idempotency-Key": str(uuid.uuid4())},
+                )
+                assert response.status_code == 201, response.text
+        payouts: dict[int, list[Any]] = {}
+        async with engine.connect() as conn:
+            query = text(
+                "SELECT o.customer_id, p.partner_id, p.id FROM wallet_operations o"
+                " JOIN partner_payouts p ON p.id = o.payout_id WHERE o.kind = 'cashout' ORDER BY o.id"
+            )
+            for customer_id, partner_id, payout_id in (await conn.execute(query)).all():
+                payouts.setdefault(customer_id, []).append(await get_payout(conn, partner_id, payout_id))
+        (a1, a2), (b1, b2) = (payouts[customer.customer_id] for customer in customers)
+        wallets = world.app.state.wallets
+        meet = _meeting(parties=2)
+
+        def confirm(payout: Any) -> Any:
+            async def unit(conn: AsyncConnection) -> str:
+                await wallets.on_payout_outcome(conn, payout, True)
+                return str(payout.id)
+
+            return unit
+
+        processes = [GroupCommit(engine), GroupCommit(engine)]
+        releases, runs = [], []
+        for commits, (first, second) in zip(processes, ((a1, b1), (b2, a2)), strict=True):
+            release, blocker = await occupy_slots(commits, engine)
+            for key, unit in (("1", confirm(first)), ("2", meet), ("3", confirm(second))):
+                runs.append(asyncio.ensure_future(commits.run(key, unit, _alone(engine, unit))))
+            await wait_until_queued(commits, 3)
+            releases.append(release)
+            runs.append(blocker)
+        for release in releases:
+            release.set()
+        results = await asyncio.gather(*runs)
+        assert results.count("met") == 2, "both batches reached the meeting"
+        assert [commits.reruns for commits in processes] == [0, 0], "a batch was rerun (deadlock)"
+        for customer in customers:
+            assert await world.available(customer, "AZN") == Decimal("80.00")
+    async with engine.connect() as conn:
+        report = await verify(conn)
+        assert report.ok, report
+
+
+def _meeting(parties: int) -> Any:
+    """A unit that returns ``"met"`` once ``parties`` units (of any batches) have reached it: it
+    holds each batch at that point until the others are there too."""
+    arrived = 0
+    everyone = asyncio.Event()
+
+    async def meet(conn: AsyncConnection) -> str:
+        nonlocal arrived
+        arrived += 1
+        if arrived >= parties:
+            everyone.set()
+        await asyncio.wait_for(everyone.wait(), 5)
+        return "met"
+
+    return meet

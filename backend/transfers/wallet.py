@@ -19,6 +19,7 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from backend.chart import customer_wallet, partner_payable, partner_receivable
+from backend.group_commit import post_last
 from backend.idempotency import claim, fingerprint, store_reply
 from backend.identity.keys import PersonalData
 from backend.identity.profiles import load_profile
@@ -28,8 +29,17 @@ from backend.transfers.entries import AccountOpener
 from backend.transfers.tables import wallet_operations
 from compliance.privacy import Sealer
 from ledger.balances import balance, history
-from ledger.journal import post_entry, post_pending, void_pending
-from ledger.model import Balance, EntryRequest, HistoryItem, HistoryPage, Phase, Side
+from ledger.journal import post_entry
+from ledger.model import (
+    Balance,
+    EntryRequest,
+    HistoryItem,
+    HistoryPage,
+    Phase,
+    PostPendingRequest,
+    Side,
+    VoidPendingRequest,
+)
 from ledger.money import Money
 from ledger.tables import accounts
 
@@ -245,7 +255,10 @@ class WalletService:
         if row["kind"] == "topup" and confirmed:
             receivable = partner_receivable(partner_code, row["currency"])
             opened = await self._accounts.ensure(conn, [(receivable, row["currency"])])
-            await post_entry(
+            # post_last: under group commit, with the batch's other ledger requests in one call
+            # (one ordered step of locks: a batch posting wallets one unit after the other could
+            # deadlock with another process's batch posting them in another order).
+            await post_last(
                 conn,
                 EntryRequest(
                     id=uuid.uuid5(uuid.NAMESPACE_URL, f"korpu:topup:{row['id']}"),
@@ -257,14 +270,13 @@ class WalletService:
             self._accounts.remember(opened)
         elif row["kind"] == "cashout" and row["hold_entry_id"]:
             hold = uuid.UUID(row["hold_entry_id"])
-            if confirmed:
-                await post_pending(
-                    conn, hold, uuid.uuid4(), metadata={"payout": payout.id}, reference=row["reference"]
-                )
-            else:
-                await void_pending(
-                    conn, hold, uuid.uuid4(), metadata={"payout": payout.id}, reference=row["reference"]
-                )
+            resolve = PostPendingRequest if confirmed else VoidPendingRequest
+            await post_last(
+                conn,
+                resolve(
+                    id=uuid.uuid4(), hold_id=hold, metadata={"payout": payout.id}, reference=row["reference"]
+                ),
+            )
         await conn.execute(
             _finish_operation,
             {"op_id": row["id"], "new_status": "completed" if confirmed else "failed", "now": now},
