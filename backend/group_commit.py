@@ -86,21 +86,24 @@ def prefetched(conn: AsyncConnection) -> Any | None:
     return conn.info.get(_PREFETCHED)
 
 
-async def post_last(conn: AsyncConnection, request: LedgerRequest) -> None:
-    """Post ``request`` as the last ledger write of the caller's work.
+async def post_last(conn: AsyncConnection, *requests: LedgerRequest) -> None:
+    """Post ``requests``, in order, as the last ledger write of the caller's work.
 
-    In a transaction of its own this posts at once (raising the request's :class:`LedgerError` if
-    it is refused). In a :class:`GroupCommit` batch the request is kept and posted with every other
-    unit's, in the order given, in one ledger call after all of them have run (so a batch takes
-    its ledger locks in one ordered step); a refusal then reruns the unit alone, where it is raised.
+    In a transaction of its own this posts them at once, in one ledger call, and raises the first
+    refused request's :class:`LedgerError` (the caller's transaction then rolls back). In a
+    :class:`GroupCommit` batch they are kept and posted with every other unit's, in the order
+    given, in one ledger call after all of them have run; a refusal then reruns the unit alone,
+    where it is raised. Either way a transaction takes its ledger locks in one ordered step: two
+    that each locked an account in one statement and waited for the other's in a second could
+    deadlock.
     """
     staged: list[tuple[Any, LedgerRequest]] | None = conn.info.get(_STAGED)
     if staged is not None:
-        staged.append((conn.info[_CURRENT], request))
+        staged.extend((conn.info[_CURRENT], request) for request in requests)
         return
-    (outcome,) = await post_entries(conn, [request])
-    if isinstance(outcome, LedgerError):
-        raise outcome
+    for outcome in await post_entries(conn, requests):
+        if isinstance(outcome, LedgerError):
+            raise outcome
 
 
 @dataclass(frozen=True, slots=True)

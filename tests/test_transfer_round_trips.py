@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 
 import pytest
 from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_connection
@@ -119,3 +120,28 @@ async def test_a_payout_confirmation_costs_a_bounded_number_of_round_trips(
         assert compiled == [], "\n".join(s[:100] for s in compiled)
         assert len(begun) == 1  # the key check and the nonce need none; the confirmation one
         assert len(statements) <= CONFIRM_BUDGET, "\n".join(s[:100] for s in statements)
+
+
+@pytest.mark.postgres_only
+@pytest.mark.parametrize("batch", [1, 16], ids=["alone", "group-committed"])
+async def test_a_wallet_payout_takes_its_ledger_locks_in_one_statement(
+    engine: AsyncEngine, settings: Settings, batch: int
+) -> None:
+    # The hold and its posting to the recipient's wallet go in one ledger call: a transaction that
+    # locked the sender's wallet in one statement and the recipient's in another could deadlock
+    # with the recipient sending to the sender at the same moment.
+    async with transfer_world(engine, replace(settings, group_commit_batch=batch)) as world:
+        sender = await world.customer()
+        await world.fund(sender, "20000.00", "RUB")
+        wallet = await world.recipient(sender, method="wallet", phone="+994501234570")
+        warm_up = await world.send(
+            sender, (await world.quote(sender, "3000.00", method="wallet"))["id"], wallet
+        )
+        assert warm_up.status_code == 201, warm_up.text
+        quote = await world.quote(sender, "3000.00", method="wallet")
+        async with statements_run(engine) as statements:
+            response = await world.send(sender, quote["id"], wallet)
+        assert response.status_code == 201, response.text
+        assert response.json()["status"] == "paid_out"
+        locking = [s for s in statements if "FROM ledger_accounts" in s and "FOR NO KEY UPDATE" in s]
+        assert len(locking) == 1, "\n".join(s[:100] for s in locking)

@@ -71,7 +71,7 @@ from compliance.screening import Subject
 from fx.quotes import consume_quote
 from ledger.errors import InsufficientFunds, UnknownAccount
 from ledger.journal import post_pending
-from ledger.model import EntryRequest, PostPendingRequest, VoidPendingRequest
+from ledger.model import EntryRequest, LedgerRequest, PostPendingRequest, VoidPendingRequest
 from ledger.money import Money
 
 __all__ = ["LEDGER_SLOTS", "NoPartner", "TransferService"]
@@ -679,24 +679,24 @@ class _Reservation:
         """Post the entry as the transfer's last ledger write (kept for the batch's one ledger call
         under group commit, where a refusal reruns the creation alone and ends up here). A wallet
         payout's hold is posted right after it, in the same ledger call."""
-        try:
-            await post_last(conn, self.entry)
-        except UnknownAccount as missing:
-            if self.sender_wallet not in str(missing):
-                raise
-            raise InsufficientFunds(f"account {self.sender_wallet} has insufficient funds") from None
+        requests: list[LedgerRequest] = [self.entry]
         if self.credit_wallet:
             transfer_id = str(self.entry.reference)
-            await post_last(
-                conn,
+            requests.append(
                 PostPendingRequest(
                     id=uuid.uuid4(),
                     hold_id=self.entry.id,
                     metadata={"transfer": transfer_id},
                     reference=transfer_id,
                     at=self.now,
-                ),
+                )
             )
+        try:
+            await post_last(conn, *requests)
+        except UnknownAccount as missing:
+            if self.sender_wallet not in str(missing):
+                raise
+            raise InsufficientFunds(f"account {self.sender_wallet} has insufficient funds") from None
 
 
 async def _credit_wallet(conn: AsyncConnection, hold_id: uuid.UUID, transfer_id: str, now: datetime) -> None:
