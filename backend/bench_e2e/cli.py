@@ -22,7 +22,9 @@ __all__ = ["bench_crash", "bench_e2e"]
 @click.option("--seconds", default=30, show_default=True, help="Measured load time.")
 @click.option("--warmup", default=5, show_default=True, help="Seconds of load before measuring.")
 @click.option("--senders", default=200, show_default=True, help="Signed-in, funded senders.")
-@click.option("--max-rate", default=700, show_default=True, help="Transfers/s the quote supply is sized for.")
+@click.option(
+    "--max-rate", default=1500, show_default=True, help="Transfers/s the quote supply is sized for."
+)
 @click.option("--pool-size", default=12, show_default=True, help="KORPU_DB_POOL_SIZE per server process.")
 @click.option("--pgbench-seconds", default=30, show_default=True, help="pgbench -T (0: skip the reference).")
 @click.option("--log-level", default="WARNING", show_default=True, help="KORPU_LOG_LEVEL of the stack.")
