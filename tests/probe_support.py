@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from backend.group_commit import GroupCommit
 
-__all__ = ["deadlock_error", "occupy_slots", "probe_tables", "wait_until_queued"]
+__all__ = ["alone", "deadlock_error", "occupy_slots", "probe_tables", "wait_until_queued"]
 
 
 @asynccontextmanager
@@ -47,11 +47,10 @@ async def occupy_slots(
         await release.wait()
         return "blocker"
 
-    async def alone() -> str:
-        async with engine.begin() as conn:
-            return await blocker(conn)
-
-    tasks = [asyncio.create_task(commits.run(f"blocker-{slot}", blocker, alone)) for slot in range(slots)]
+    tasks = [
+        asyncio.create_task(commits.run(f"blocker-{slot}", blocker, alone(engine, blocker)))
+        for slot in range(slots)
+    ]
     await asyncio.sleep(0.05)
     return release, asyncio.gather(*tasks)
 
@@ -61,3 +60,14 @@ async def wait_until_queued(commits: GroupCommit, count: int) -> None:
     async with asyncio.timeout(10):
         while commits.waiting < count:
             await asyncio.sleep(0.01)
+
+
+def alone(engine: AsyncEngine, unit: Any) -> Any:
+    """A group-commit unit run in a transaction of its own (where ``post_last`` posts at once): the
+    ``alone`` a caller gives :meth:`GroupCommit.run`."""
+
+    async def run() -> Any:
+        async with engine.begin() as conn:
+            return await unit(conn)
+
+    return run

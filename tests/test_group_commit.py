@@ -20,7 +20,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransactio
 
 from backend.deferred_inserts import insert_row
 from backend.group_commit import GroupCommit, GroupCommitConfig, post_last
-from backend.partners.payouts import get_payout
 from backend.settings import Settings
 from ledger.accounts import open_account
 from ledger.errors import InsufficientFunds
@@ -28,7 +27,7 @@ from ledger.journal import post_entry
 from ledger.model import AccountFlags, EntryRequest, Side
 from ledger.money import Money
 from ledger.verify import verify
-from tests.probe_support import deadlock_error, occupy_slots, probe_tables, wait_until_queued
+from tests.probe_support import alone, deadlock_error, occupy_slots, probe_tables, wait_until_queued
 from tests.transfer_support import transfer_world
 
 pytestmark = pytest.mark.postgres_only
@@ -91,16 +90,6 @@ def _unit(name: str, *, hold: Hold | None = None, fail: bool = False, log: list[
     return unit
 
 
-def _alone(engine: AsyncEngine, unit: Any) -> Any:
-    """The unit in a transaction of its own (where ``post_last`` posts at once)."""
-
-    async def alone() -> Any:
-        async with engine.begin() as conn:
-            return await unit(conn)
-
-    return alone
-
-
 async def _rows(engine: AsyncEngine) -> dict[str, int]:
     async with engine.connect() as conn:
         return {row.unit: row.tx for row in await conn.execute(select(written.c.unit, written.c.tx))}
@@ -110,7 +99,7 @@ async def test_creations_waiting_together_commit_in_one_transaction(probe: Async
     commits = GroupCommit(probe, GroupCommitConfig(max_batch=16, max_in_flight=1))
     release, blocker = await occupy_slots(commits, probe)
     names = [f"sender-{index}" for index in range(6)]
-    runs = [asyncio.create_task(commits.run(name, _unit(name), _alone(probe, _unit(name)))) for name in names]
+    runs = [asyncio.create_task(commits.run(name, _unit(name), alone(probe, _unit(name)))) for name in names]
     await asyncio.sleep(0.05)
     release.set()
     assert await asyncio.gather(*runs) == names
@@ -127,7 +116,7 @@ async def test_the_next_batch_takes_everything_queued_while_one_works(probe: Asy
     commits = GroupCommit(probe, GroupCommitConfig(max_batch=16, max_in_flight=2))
     release, blocker = await occupy_slots(commits, probe)
     names = [f"sender-{index}" for index in range(6)]
-    runs = [asyncio.create_task(commits.run(name, _unit(name), _alone(probe, _unit(name)))) for name in names]
+    runs = [asyncio.create_task(commits.run(name, _unit(name), alone(probe, _unit(name)))) for name in names]
     await wait_until_queued(commits, 6)
     release.set()
     assert await asyncio.gather(*runs) == names
@@ -156,7 +145,7 @@ async def test_a_batch_commits_while_the_next_one_works(probe: AsyncEngine) -> N
 
     async def held_commit(self: AsyncTransaction) -> None:
         if not second_ran.is_set():
-            queued = asyncio.create_task(commits.run("b", second, _alone(probe, second)))
+            queued = asyncio.create_task(commits.run("b", second, alone(probe, second)))
             await asyncio.wait_for(second_ran.wait(), 5)
             await original_commit(self)
             assert await queued == "second"
@@ -165,7 +154,7 @@ async def test_a_batch_commits_while_the_next_one_works(probe: AsyncEngine) -> N
 
     AsyncTransaction.commit = held_commit  # type: ignore[method-assign]
     try:
-        assert await asyncio.wait_for(commits.run("a", first, _alone(probe, first)), 10) == "first"
+        assert await asyncio.wait_for(commits.run("a", first, alone(probe, first)), 10) == "first"
     finally:
         AsyncTransaction.commit = original_commit  # type: ignore[method-assign]
     rows = await _rows(probe)
@@ -174,16 +163,16 @@ async def test_a_batch_commits_while_the_next_one_works(probe: AsyncEngine) -> N
 
 async def test_a_lone_creation_runs_at_once(probe: AsyncEngine) -> None:
     commits = GroupCommit(probe, GroupCommitConfig(max_in_flight=1))
-    assert await asyncio.wait_for(commits.run(1, _unit("only"), _alone(probe, _unit("only"))), 5) == "only"
+    assert await asyncio.wait_for(commits.run(1, _unit("only"), alone(probe, _unit("only"))), 5) == "only"
     assert list(await _rows(probe)) == ["only"]
 
 
 async def test_a_failing_unit_leaves_nothing_and_its_batch_mates_commit(probe: AsyncEngine) -> None:
     commits = GroupCommit(probe, GroupCommitConfig(max_in_flight=1))
     release, blocker = await occupy_slots(commits, probe)
-    good = [asyncio.create_task(commits.run(name, _unit(name), _alone(probe, _unit(name)))) for name in "ab"]
-    bad = asyncio.create_task(commits.run("c", _unit("c", fail=True), _alone(probe, _unit("c", fail=True))))
-    more = asyncio.create_task(commits.run("d", _unit("d"), _alone(probe, _unit("d"))))
+    good = [asyncio.create_task(commits.run(name, _unit(name), alone(probe, _unit(name)))) for name in "ab"]
+    bad = asyncio.create_task(commits.run("c", _unit("c", fail=True), alone(probe, _unit("c", fail=True))))
+    more = asyncio.create_task(commits.run("d", _unit("d"), alone(probe, _unit("d"))))
     await asyncio.sleep(0.05)
     release.set()
     assert await asyncio.gather(*good, more) == ["a", "b", "d"]
@@ -220,7 +209,7 @@ async def test_a_refused_hold_fails_only_its_own_creation(probe: AsyncEngine) ->
         Hold("customer:poor", "partner:payable", "5.00"),
     )
     runs = [
-        asyncio.create_task(commits.run(name, _unit(name, hold=hold), _alone(probe, _unit(name, hold=hold))))
+        asyncio.create_task(commits.run(name, _unit(name, hold=hold), alone(probe, _unit(name, hold=hold))))
         for name, hold in (("rich", rich), ("poor", poor))
     ]
     await asyncio.sleep(0.05)
@@ -241,7 +230,7 @@ async def test_one_creation_per_sender_per_batch_in_sender_order(probe: AsyncEng
     order: list[str] = []
     plan = [("s3", "s3-first"), ("s1", "s1-first"), ("s3", "s3-second"), ("s2", "s2-first")]
     runs = [
-        asyncio.create_task(commits.run(key, _unit(name, log=order), _alone(probe, _unit(name))))
+        asyncio.create_task(commits.run(key, _unit(name, log=order), alone(probe, _unit(name))))
         for key, name in plan
     ]
     await asyncio.sleep(0.05)
@@ -269,7 +258,7 @@ async def test_a_deadlock_reruns_the_whole_batch(probe: AsyncEngine) -> None:
 
         return unit
 
-    runs = [asyncio.create_task(commits.run(n, deadlocking(n), _alone(probe, deadlocking(n)))) for n in "xy"]
+    runs = [asyncio.create_task(commits.run(n, deadlocking(n), alone(probe, deadlocking(n)))) for n in "xy"]
     await asyncio.sleep(0.05)
     release.set()
     assert await asyncio.gather(*runs) == ["x", "y"]
@@ -386,142 +375,3 @@ async def test_payouts_confirmed_at_once_share_transactions_and_each_posts_its_h
         assert report.ok, report
         pending = await conn.execute(text("SELECT count(*) FROM ledger_open_holds"))
         assert pending.scalar_one() == 0, "every hold was posted"
-
-
-async def test_batches_of_payout_outcomes_in_two_processes_do_not_deadlock(
-    engine: AsyncEngine, settings: Settings
-) -> None:
-    # Two group commits stand for two server processes. Each batch fails one sender's payout and
-    # confirms the other's, and both batches finish their units before either writes its ledger
-    # requests. A refund that voided its hold at once would hold one sender's wallet while the
-    # batch's confirmations wait for the other's: each batch would wait for the other (PostgreSQL
-    # breaks that after a second, and the batch reruns).
-    async with transfer_world(engine, settings) as world:
-        senders = [await world.customer() for _ in range(2)]
-        for sender in senders:
-            await world.fund(sender, "5000.00", "RUB")
-        for sender in senders:
-            recipient = await world.recipient(sender, method="bank_account", iban=IBAN)
-            for _ in range(2):
-                reply = await world.send(sender, (await world.quote(sender, "1000.00"))["id"], recipient)
-                assert reply.status_code == 201, reply.text
-        claimed = await world.bank.get("/partner/v1/payouts", params={"status": "pending", "limit": 50})
-        by_sender: dict[int, list[str]] = {}
-        for payout in claimed.json()["items"]:
-            mine = await _transfer_of_payout(engine, payout["id"])
-            by_sender.setdefault(mine, []).append(payout["id"])
-        (a1, a2), (b1, b2) = (by_sender[sender.customer_id] for sender in senders)
-        meet = _meeting(parties=2)
-
-        processes = [GroupCommit(engine), GroupCommit(engine)]
-        batches = []
-        for commits, (failed, confirmed) in zip(processes, ((a1, b1), (b2, a2)), strict=True):
-            release, blocker = await occupy_slots(commits, engine)
-            world.app.state["partner_group_commit"] = commits  # this "process" takes the next two
-            sending = asyncio.gather(
-                world.bank.post(f"/partner/v1/payouts/{failed}/fail", json={"reason": "account closed"}),
-                world.bank.post(f"/partner/v1/payouts/{confirmed}/confirm", json={}),
-            )
-            await wait_until_queued(commits, 2)
-            # Queued after the two outcomes (its key sorts after payout ids): the batches meet here.
-            meeting = asyncio.ensure_future(commits.run("~meet", meet, _alone(engine, meet)))
-            batches.append((release, blocker, sending, meeting))
-        for release, _, _, _ in batches:
-            release.set()
-        replies = []
-        for _, blocker, sending, meeting in batches:
-            replies.extend(await sending)
-            assert await meeting == "met"
-            await blocker
-        assert [reply.status_code for reply in replies] == [200] * 4, [reply.text for reply in replies]
-        assert [commits.reruns for commits in processes] == [0, 0], "a batch was rerun (deadlock)"
-        for sender in senders:
-            # One transfer refunded, one paid out: the wallet is short of one transfer's total.
-            assert await world.available(sender, "RUB") < Decimal("5000.00")
-    async with engine.connect() as conn:
-        report = await verify(conn)
-        assert report.ok, report
-        assert (await conn.execute(text("SELECT count(*) FROM ledger_open_holds"))).scalar_one() == 0
-
-
-async def _transfer_of_payout(engine: AsyncEngine, payout_id: str) -> int:
-    async with engine.connect() as conn:
-        found = await conn.execute(
-            text("SELECT customer_id FROM transfers WHERE payout_id = :payout"), {"payout": payout_id}
-        )
-        return int(found.scalar_one())
-
-
-async def test_cash_outs_settled_in_two_processes_do_not_deadlock(
-    engine: AsyncEngine, settings: Settings
-) -> None:
-    # Each "process" settles one cash-out of each customer, in opposite orders, meeting in between.
-    # A settlement that resolved its hold at once would hold the first customer's wallet while
-    # waiting for the second's, which the other batch holds.
-    async with transfer_world(engine, settings) as world:
-        customers = [await world.customer() for _ in range(2)]
-        for customer in customers:
-            await world.fund(customer, "100.00", "AZN")
-        for customer in customers:
-            for _ in range(2):
-                response = await world.http.post(
-                    "/v1/wallet/cashouts",
-                    json={"amount": {"amount": "10.00", "currency": "AZN"}, "iban": IBAN},
-                    headers={**customer.headers, "Idempotency-Key": str(uuid.uuid4())},
-                )
-                assert response.status_code == 201, response.text
-        payouts: dict[int, list[Any]] = {}
-        async with engine.connect() as conn:
-            query = text(
-                "SELECT o.customer_id, p.partner_id, p.id FROM wallet_operations o"
-                " JOIN partner_payouts p ON p.id = o.payout_id WHERE o.kind = 'cashout' ORDER BY o.id"
-            )
-            for customer_id, partner_id, payout_id in (await conn.execute(query)).all():
-                payouts.setdefault(customer_id, []).append(await get_payout(conn, partner_id, payout_id))
-        (a1, a2), (b1, b2) = (payouts[customer.customer_id] for customer in customers)
-        wallets = world.app.state.wallets
-        meet = _meeting(parties=2)
-
-        def confirm(payout: Any) -> Any:
-            async def unit(conn: AsyncConnection) -> str:
-                await wallets.on_payout_outcome(conn, payout, True)
-                return str(payout.id)
-
-            return unit
-
-        processes = [GroupCommit(engine), GroupCommit(engine)]
-        releases, runs = [], []
-        for commits, (first, second) in zip(processes, ((a1, b1), (b2, a2)), strict=True):
-            release, blocker = await occupy_slots(commits, engine)
-            for key, unit in (("1", confirm(first)), ("2", meet), ("3", confirm(second))):
-                runs.append(asyncio.ensure_future(commits.run(key, unit, _alone(engine, unit))))
-            await wait_until_queued(commits, 3)
-            releases.append(release)
-            runs.append(blocker)
-        for release in releases:
-            release.set()
-        results = await asyncio.gather(*runs)
-        assert results.count("met") == 2, "both batches reached the meeting"
-        assert [commits.reruns for commits in processes] == [0, 0], "a batch was rerun (deadlock)"
-        for customer in customers:
-            assert await world.available(customer, "AZN") == Decimal("80.00")
-    async with engine.connect() as conn:
-        report = await verify(conn)
-        assert report.ok, report
-
-
-def _meeting(parties: int) -> Any:
-    """A unit that returns ``"met"`` once ``parties`` units (of any batches) have reached it: it
-    holds each batch at that point until the others are there too."""
-    arrived = 0
-    everyone = asyncio.Event()
-
-    async def meet(conn: AsyncConnection) -> str:
-        nonlocal arrived
-        arrived += 1
-        if arrived >= parties:
-            everyone.set()
-        await asyncio.wait_for(everyone.wait(), 5)
-        return "met"
-
-    return meet
