@@ -36,9 +36,12 @@ random traffic, failures and deadlocks by ``tests/test_group_commit_simulation.p
   two of their transfers in one transaction would each miss the other's (their rows are
   collected, not yet written). A second unit with the same key (the sender; for a confirmation,
   the payout) waits for the next batch.
-* **No deadlock between batches.** Units run in order of their key (the sender), so two batches
-  take senders' locks in the same order; the ledger locks accounts in id order and picks free
-  shards of hot accounts without waiting.
+* **No deadlock between batches.** Units run in order of their key (the sender), and a prefetch
+  takes senders' locks in sender order, so two batches take them in the same order. Every ledger
+  request of a batch goes in its one ledger call (:func:`post_last`), which locks accounts in id
+  order and picks free shards of hot accounts without waiting: a batch that locked one wallet
+  mid-batch and others at its end could wait for a batch doing the same the other way round
+  (``tests/test_group_commit_deadlocks.py``).
 * **No waiting when idle.** A unit that finds no batch working runs at once, in a batch of one
   (which reads for itself: no prefetch); only while a batch works do units queue, and the next
   batch takes all of them (up to ``max_batch``, one per key).
