@@ -178,14 +178,15 @@ class TransferService:
         now = datetime.now(UTC)
 
         async def unit(conn: AsyncConnection, enter: Enter) -> _Created:
-            ahead: Prefetched | None = prefetched(conn)
+            # Outside a prefetching batch, nothing was read ahead: every look-up below reads.
+            ahead: Prefetched = prefetched(conn) or Prefetched()
             replay = await claim(
                 conn,
                 scope,
                 idempotency_key,
                 request_hash,
                 sealer=self._sealer,
-                ahead=None if ahead is None else ahead.claims,
+                ahead=ahead.claims,
             )
             if replay is not None:
                 return _Created(replay.status_code, replay.body, [], replayed=True)
@@ -231,17 +232,15 @@ class TransferService:
         purpose: str,
         convert: Any,
         now: datetime,
-        ahead: Prefetched | None,
+        ahead: Prefetched,
     ) -> tuple[Transfer, list[str], _Reservation | None]:
         """Everything of a new transfer but the ledger entry, which the returned reservation posts
         last: a hot account's shard is then locked for the end of the transaction only. ``ahead``:
         what a group commit's prefetch read for the batch (what is missing is read here)."""
-        quote = (None if ahead is None else ahead.take_quote(quote_id)) or await consume_quote(
-            conn, quote_id, now
-        )
+        quote = ahead.take_quote(quote_id) or await consume_quote(conn, quote_id, now)
         if quote.customer_id is not None and quote.customer_id != str(principal.customer_id):
             raise _quote_not_found(quote_id)
-        payee = (None if ahead is None else ahead.payees.get((principal.customer_id, recipient_id))) or (
+        payee = ahead.payees.get((principal.customer_id, recipient_id)) or (
             await payout_instruction(conn, self._personal, principal.customer_id, recipient_id)
         )
         corridor = quote.corridor
@@ -254,7 +253,7 @@ class TransferService:
         customer_ref = f"customer:{principal.customer_id}"
         # The sender's limits lock is taken with the profile read (one round trip, not two); the
         # checks' history read comes after it.
-        profile = (None if ahead is None else ahead.senders.get(principal.customer_id)) or (
+        profile = ahead.senders.get(principal.customer_id) or (
             await load_profile(
                 conn, self._personal, principal.customer_id, advisory_lock=limits_lock_key(customer_ref)
             )
@@ -301,7 +300,7 @@ class TransferService:
                 )
             payout_account = customer_wallet(recipient_customer_id, corridor.receive_currency)
         else:
-            partner = (None if ahead is None else ahead.partner) or await self._partner(conn)
+            partner = ahead.partner or await self._partner(conn)
             partner_id, partner_code = partner.id, partner.code
             payout_account = partner_payable(partner_code, corridor.receive_currency)
         snapshot = {
