@@ -32,6 +32,7 @@ from backend.policy.api import PolicyApiController
 from backend.policy.dashboard import PolicyDashboardController
 from backend.policy.our_price_fx import QuoteEngineOurPrice
 from backend.problems import exception_handlers, problem_details_plugin
+from backend.profiling import install_signal_profiler
 from backend.quotes import quote_service
 from backend.screening import build_screener, load_screening_lists, screening_refresher
 from backend.settings import Settings, get_settings
@@ -87,6 +88,13 @@ def route_handlers(settings: Settings) -> Sequence[ControllerRouterHandler]:
     return handlers
 
 
+async def _profile_on_signal(app: Litestar) -> None:
+    """With ``KORPU_PROFILE_DIR`` set, profile this process between SIGUSR1 and SIGUSR2."""
+    settings: Settings = app.state.settings
+    if settings.profile_dir is not None:
+        app.state.profiler = install_signal_profiler(settings.profile_dir)
+
+
 def create_app(settings: Settings | None = None, engine: AsyncEngine | None = None) -> Litestar:
     """Build the application; ``engine`` may be passed in by tests that own it."""
     settings = settings or get_settings()
@@ -133,7 +141,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
         # Every /v1 route needs a signed-in customer unless its opt says otherwise (backend.identity.guards).
         middleware=[prometheus_config().middleware, CustomerAuthMiddleware, NulCharacterMiddleware],
         dependencies={**staff_dependencies, **identity_dependencies()},
-        on_startup=[load_screening_lists],
+        on_startup=[load_screening_lists, _profile_on_signal],
         lifespan=[screening_refresher],
         on_shutdown=[dispose_engine],
         debug=False,

@@ -91,6 +91,9 @@ class Settings:
     ledger_retired_public_keys: tuple[bytes, ...] = ()
     """Ed25519 public keys (raw) of signing keys used before ``KORPU_LEDGER_SIGNING_KEY`` was
     rotated: checkpoints they signed still verify. Public, so not secrets."""
+    profile_dir: Path | None = None
+    """Where each server process writes a CPU-time profile between a SIGUSR1 and a SIGUSR2
+    (:mod:`backend.profiling`, ``korpu bench e2e --profile``); unset, the signals are not handled."""
     secrets: Secrets = field(default_factory=lambda: _generate_secrets())
     """Key material; see :class:`Secrets`."""
 
@@ -155,6 +158,7 @@ class Settings:
                 for item in (get("LEDGER_RETIRED_PUBLIC_KEYS") or "").split(",")
                 if item.strip()
             ),
+            profile_dir=Path(profile_dir) if (profile_dir := get("PROFILE_DIR")) else None,
             secrets=loaded_secrets,
         )
 

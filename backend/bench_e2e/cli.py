@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import click
@@ -40,6 +41,13 @@ __all__ = ["bench_crash", "bench_e2e"]
     help="Pause the outbox worker while measuring; time the payouts' delivery afterwards.",
 )
 @click.option("--keep-db", is_flag=True, help="Leave the benchmark database behind.")
+@click.option(
+    "--profile",
+    "profile_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Profile the server's CPU time during the measured load; profiles go to this folder.",
+)
 @click.option("--json", "as_json", is_flag=True, help="End with one JSON object on the last line.")
 def bench_e2e(
     server_workers: int,
@@ -55,6 +63,7 @@ def bench_e2e(
     lists: tuple[str, ...],
     payouts_after: bool,
     keep_db: bool,
+    profile_dir: Path | None,
     as_json: bool,
 ) -> None:
     """POST /v1/transfers over HTTP with wrk against korpu serve on a fresh PostgreSQL database,
@@ -64,7 +73,11 @@ def bench_e2e(
 
     config = E2EConfig(
         stack=StackConfig(
-            server_workers=server_workers, db_pool_size=pool_size, log_level=log_level, keep_database=keep_db
+            server_workers=server_workers,
+            db_pool_size=pool_size,
+            log_level=log_level,
+            keep_database=keep_db,
+            profile_dir=profile_dir.resolve() if profile_dir else None,
         ),
         seconds=seconds,
         warmup_seconds=warmup,

@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from backend.bench_e2e.cpu import cpu_ms_per_transfer, cpu_snapshot
 from backend.bench_e2e.loadgen import WrkResult, run_wrk
 from backend.bench_e2e.pgbench import run_pgbench
+from backend.bench_e2e.profile import collect_profiles, signal_servers, summarize
 from backend.bench_e2e.stack import Stack, StackConfig
 from backend.bench_e2e.world import (
     DEFAULT_LISTS,
@@ -43,6 +44,7 @@ from backend.bench_e2e.world import (
 from backend.db import create_engine
 from backend.outbox.tables import outbox_events
 from backend.partners.tables import partner_payouts
+from backend.profiling import START_SIGNAL, STOP_SIGNAL
 from backend.transfers.tables import transfers
 from ledger.money import Money
 
@@ -228,9 +230,12 @@ async def run_e2e(config: E2EConfig, *, say: Any = print) -> dict[str, Any]:
         before = await _statuses(engine)
         load_before = load_average()
         commits_before = await group_commits(stack.api_url)
+        profiled = signal_servers(stack, START_SIGNAL) if config.stack.profile_dir else []
         cpu_before = cpu_snapshot(stack)
         result = await asyncio.to_thread(_wrk, stack, config, plan, config.seconds)
         cpu_after = cpu_snapshot(stack)
+        if profiled:
+            signal_servers(stack, STOP_SIGNAL)
         commits_after = await group_commits(stack.api_url)
         load_during = load_average()
         after = await _statuses(engine)
@@ -255,6 +260,9 @@ async def run_e2e(config: E2EConfig, *, say: Any = print) -> dict[str, Any]:
             figures["delivery"] = delivery
         figures["cpuMsPerTransfer"] = cpu_ms_per_transfer(cpu_before, cpu_after, result.created)
         figures["requestsPerCommit"] = per_commit(commits_before, commits_after)
+        if config.stack.profile_dir is not None:
+            written = collect_profiles(config.stack.profile_dir, profiled)
+            figures["cpuProfile"] = summarize(written)
         figures["loadAverage"] = {
             "beforeLoad": load_before,
             "afterLoad": load_during,

@@ -73,6 +73,8 @@ class StackConfig:
     """``KORPU_LOG_LEVEL`` of every process: quiet under load."""
     keep_database: bool = False
     """Leave the database behind after the run (to look at it)."""
+    profile_dir: Path | None = None
+    """``KORPU_PROFILE_DIR`` of the server: its processes profile their CPU time on a signal."""
 
 
 @dataclass
@@ -134,6 +136,7 @@ class Stack:
             "KORPU_WORKERS": str(self.config.server_workers),
             "KORPU_LOG_LEVEL": self.config.log_level,
             "KORPU_DB_POOL_SIZE": str(self.config.db_pool_size),
+            **({"KORPU_PROFILE_DIR": str(self.config.profile_dir)} if self.config.profile_dir else {}),
         }
 
     def settings(self) -> Settings:
