@@ -19,7 +19,7 @@ from types import CodeType
 import httpx
 import pytest
 
-from backend.bench_e2e.profile import PHASES, summarize
+from backend.bench_e2e.profile import PHASES, area, summarize
 from backend.bench_e2e.stack import Stack, StackConfig
 from backend.profiling import START_SIGNAL, STOP_SIGNAL, install_signal_profiler, profile_path
 from backend.settings import Settings
@@ -61,6 +61,23 @@ async def test_a_profile_counts_cpu_time_not_time_spent_waiting(tmp_path: Path) 
     # A wall clock would count the 0.6 s of waiting too.
     assert 0.1 <= summary["cpuSeconds"] < 0.45
     assert "_spin" in summary["ownTime"][0]["function"]
+    # By part of the code: the test's own function leads, and the shares cover the whole profile.
+    by_area = summary["ownTimeByArea"]
+    assert next(iter(by_area)) == "tests"
+    assert sum(by_area.values()) == pytest.approx(1.0, abs=0.01)
+
+
+def test_functions_are_grouped_by_the_part_of_the_code_they_belong_to() -> None:
+    import asyncpg
+
+    from backend.transfers import service
+
+    assert area(service.__file__) == "backend/transfers"
+    assert area(str(ROOT / "backend" / "app.py")) == "backend (top level)"
+    assert area(str(ROOT / "ledger" / "journal.py")) == "ledger"
+    assert area(asyncpg.__file__) == "asyncpg"
+    assert area(asyncio.__file__) == "Python standard library"
+    assert area("~") == "C functions (built-ins, extensions)"
 
 
 def test_no_profile_gives_no_summary() -> None:
