@@ -8,7 +8,6 @@ import asyncio
 import importlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -23,6 +22,7 @@ from backend.bench_e2e.profile import PHASES, area, summarize
 from backend.bench_e2e.stack import Stack, StackConfig
 from backend.profiling import START_SIGNAL, STOP_SIGNAL, install_signal_profiler, profile_path
 from backend.settings import Settings
+from tests.server_support import free_port, wait_until_serving
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -109,15 +109,8 @@ def test_the_profile_folder_reaches_the_servers_settings(tmp_path: Path) -> None
     assert Stack(StackConfig(), tmp_path).settings().profile_dir is None
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 async def test_a_running_server_writes_its_profile_between_the_two_signals(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     env = {
         **{name: value for name, value in os.environ.items() if not name.startswith("KORPU_")},
         "KORPU_ENV": "test",
@@ -135,14 +128,7 @@ async def test_a_running_server_writes_its_profile_between_the_two_signals(tmp_p
     )
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=5) as client:
-            for _ in range(300):
-                assert process.poll() is None, "korpu serve exited"
-                try:
-                    if (await client.get("/health")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                await asyncio.sleep(0.1)
+            await wait_until_serving(client, process)
             written = profile_path(tmp_path / "profiles", process.pid)
             process.send_signal(START_SIGNAL)
             for _ in range(50):

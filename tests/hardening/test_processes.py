@@ -21,7 +21,6 @@ import base64
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -33,6 +32,7 @@ import pytest
 import redis.asyncio as redis
 
 from backend.settings import Settings
+from tests.server_support import free_port, wait_until_serving
 from tests.signin import next_phone
 
 REDIS_URL = os.environ.get("KORPU_TEST_REDIS_URL")
@@ -43,13 +43,6 @@ pytestmark = [
     pytest.mark.postgres_only,
     pytest.mark.skipif(not REDIS_URL, reason="KORPU_TEST_REDIS_URL is not set"),
 ]
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def _environment(settings: Settings, database_url: str, var_dir: Path, port: int) -> dict[str, str]:
@@ -90,7 +83,7 @@ async def server(
     engine: object, settings: Settings, database_url: str, tmp_path: Path
 ) -> AsyncIterator[tuple[str, subprocess.Popen[bytes], dict[str, str]]]:
     await _forget_rate_limits()
-    port = _free_port()
+    port = free_port()
     env = _environment(settings, database_url, tmp_path / "var", port)
     process = subprocess.Popen(
         [sys.executable, "-m", "backend.cli", "serve", "--workers", "2"],
@@ -102,19 +95,7 @@ async def server(
     url = f"http://127.0.0.1:{port}"
     try:
         async with httpx.AsyncClient(base_url=url, timeout=5) as client:
-            for _ in range(300):
-                if process.poll() is not None:
-                    pytest.fail(
-                        f"korpu serve exited: {process.stderr.read().decode() if process.stderr else ''}"
-                    )
-                try:
-                    if (await client.get("/health")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                await asyncio.sleep(0.1)
-            else:
-                pytest.fail("korpu serve did not answer /health within 30 s")
+            await wait_until_serving(client, process)
         yield url, process, env
     finally:
         if process.poll() is None:
