@@ -46,3 +46,9 @@ def statements_compiled(engine: AsyncEngine) -> AbstractAsyncContextManager[list
     """The statements ``engine`` compiled anew inside the block: those SQLAlchemy's statement cache
     did not hold (a miss) or cannot hold (no cache key). A hot path should have none once warm."""
     return _recording(engine, _compiled_anew)
+
+
+def statements_through_sqlalchemy(engine: AsyncEngine) -> AbstractAsyncContextManager[list[str]]:
+    """The statements ``engine`` sent through SQLAlchemy's ``execute`` inside the block (sqldirect's
+    carry no execution context): a PostgreSQL hot path runs each of its statements directly."""
+    return _recording(engine, lambda context: context is not None)

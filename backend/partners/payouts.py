@@ -27,7 +27,8 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import and_, bindparam, or_, select, update
+from sqlalchemy import ColumnElement, Update, and_, any_, bindparam, or_, select, update
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from backend.clock import as_utc, utcnow
@@ -278,29 +279,39 @@ _lease = (
     )
     .returning(*partner_payouts.c)
 )
-_finish = (
-    update(partner_payouts)
-    .where(
-        partner_payouts.c.id == bindparam("payout_id"),
-        partner_payouts.c.partner_id == bindparam("b_partner_id"),
-        partner_payouts.c.status.in_(_OPEN),
+
+
+def _finishing(still_open: ColumnElement[bool]) -> Update:
+    """A payout's outcome, recorded only while ``still_open`` holds (a compare-and-set)."""
+    return (
+        update(partner_payouts)
+        .where(
+            partner_payouts.c.id == bindparam("payout_id"),
+            partner_payouts.c.partner_id == bindparam("b_partner_id"),
+            still_open,
+        )
+        .values(
+            status=bindparam("new_status"),
+            partner_reference=bindparam("b_partner_reference"),
+            failure_reason=bindparam("b_failure_reason"),
+            completed_at=bindparam("now"),
+            updated_at=bindparam("now"),
+            lease_owner=None,
+            lease_until=None,
+        )
     )
-    .values(
-        status=bindparam("new_status"),
-        partner_reference=bindparam("b_partner_reference"),
-        failure_reason=bindparam("b_failure_reason"),
-        completed_at=bindparam("now"),
-        updated_at=bindparam("now"),
-        lease_owner=None,
-        lease_until=None,
+
+
+_finish = _finishing(partner_payouts.c.status.in_(_OPEN)).returning(*partner_payouts.c)
+# An array, not an expanding IN: the statement's SQL stays fixed, so it runs through sqldirect.
+_FINISH_WITH_WEBHOOK = direct(
+    _finishing(partner_payouts.c.status == any_(postgresql.array(_OPEN))).returning(
+        *partner_payouts.c,
+        select(partners.c.webhook_url)
+        .where(partners.c.id == partner_payouts.c.partner_id)
+        .scalar_subquery()
+        .label("partner_webhook_url"),
     )
-    .returning(*partner_payouts.c)
-)
-_finish_with_webhook = _finish.returning(
-    select(partners.c.webhook_url)
-    .where(partners.c.id == partner_payouts.c.partner_id)
-    .scalar_subquery()
-    .label("partner_webhook_url")
 )
 """PostgreSQL: the same, also returning where the partner takes webhooks (no separate read)."""
 _sent = direct(
@@ -471,8 +482,9 @@ async def _finish_payout(
         "now": now or utcnow(),
     }
     if conn.dialect.name == "postgresql":
-        row = (await conn.execute(_finish_with_webhook, values)).mappings().first()
-        if row is not None:
+        finished = await _FINISH_WITH_WEBHOOK.first(conn, values)
+        if finished is not None:
+            row = finished._mapping
             return Payout.from_row(row), True, row["partner_webhook_url"]
     else:
         row = (await conn.execute(_finish, values)).mappings().first()
