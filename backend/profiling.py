@@ -43,10 +43,6 @@ class SignalProfiler:
     """The folder the profile is written to."""
     _profile: cProfile.Profile | None = field(default=None, init=False)
 
-    @property
-    def running(self) -> bool:
-        return self._profile is not None
-
     def start(self) -> None:
         if self._profile is not None:
             return

@@ -9,9 +9,9 @@ spent in its own functions (:func:`area`), and the functions that spent the most
 
 Cumulative figures are blurred where code awaits SQLAlchemy's asyncio API: it switches greenlets,
 which :mod:`cProfile` does not see, so other tasks' work that runs meanwhile is counted inside
-the awaiting function too (the phases of creation alone add up to about 103%; the whole flow,
-whose payout outcomes await SQLAlchemy's ``execute``, far more). Time in a function's own code is
-not blurred that way: read ``ownTimeByArea`` first.
+the awaiting function too (the phases of creation alone add up to about 103%, a whole-flow
+profile's far more). Time in a function's own code is not blurred that way: read
+``ownTimeByArea`` first.
 """
 
 from __future__ import annotations
@@ -106,8 +106,8 @@ def _matches(key: tuple[str, int, str], phase: Phase) -> bool:
 
 
 def summarize(paths: Iterable[Path], *, top: int = 12) -> dict[str, Any] | None:
-    """Phases' shares of the profiled CPU and the ``top`` functions by their own CPU, or ``None``
-    when no profile was written."""
+    """Phases' shares of the profiled CPU, own CPU by part of the code, and the ``top`` functions
+    by their own CPU; ``None`` when no profile was written."""
     found = [str(path) for path in paths]
     if not found:
         return None
@@ -126,8 +126,9 @@ def summarize(paths: Iterable[Path], *, top: int = 12) -> dict[str, Any] | None:
         phases[phase.label] = share(max(cumulative)) if cumulative else None
     by_own = sorted(table.items(), key=lambda item: item[1][2], reverse=True)[:top]
     by_area: dict[str, float] = {}
-    for key, entry in table.items():
-        by_area[area(key[0])] = by_area.get(area(key[0]), 0.0) + entry[2]
+    for (filename, _, _), entry in table.items():
+        part = area(filename)
+        by_area[part] = by_area.get(part, 0.0) + entry[2]
     return {
         "note": "shares of the profiled CPU; a profiled run is several times slower, so its rate and "
         "CPU per transfer are not comparable with an unprofiled run's",
