@@ -31,8 +31,8 @@ run: seed
 	$(BIN)/korpu demo run
 
 lint: install
-	$(BIN)/ruff check sqldirect backend ledger fx compliance mobile_api tests
-	$(BIN)/ruff format --check sqldirect backend ledger fx compliance mobile_api tests
+	$(BIN)/ruff check sqldirect backend ledger fx compliance mobile_api tests docs/scripts
+	$(BIN)/ruff format --check sqldirect backend ledger fx compliance mobile_api tests docs/scripts
 
 typecheck: install
 	$(BIN)/mypy

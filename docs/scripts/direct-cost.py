@@ -2,8 +2,9 @@
 sqldirect (compiled once, run on asyncpg under SQLAlchemy's connection), and asyncpg alone; then
 what a transaction around one statement costs the client (SQLAlchemy's connect, begin, commit and
 close), a read in autocommit mode (connect, switch the isolation level, close) and the same read
-alone (sqldirect's ``alone``: no switch). A primary-key read, 5,000 times on one connection, three rounds. Needs the PostgreSQL of
-the tests (``test`` database on 127.0.0.1, trust auth); makes and drops a table ``direct_probe``.
+alone (sqldirect's ``alone``: no switch). A primary-key read, 5,000 times on one connection, three
+rounds. Needs the PostgreSQL of the tests (``test`` database on 127.0.0.1, trust auth); makes and
+drops a table ``direct_probe``.
 Run from the repository root:
 
     .venv/bin/python docs/scripts/direct-cost.py

@@ -8,8 +8,10 @@ PostgreSQL of the tests (``test`` database on 127.0.0.1, trust auth); makes and 
 Session 7 (docs/performance.md): SQLAlchemy Core 243-270 us per statement, asyncpg alone 52-74 us.
 """
 
-import asyncio, time, uvloop, asyncpg
+import time
+
 import sqlalchemy as sa
+import uvloop
 from sqlalchemy.ext.asyncio import create_async_engine
 
 URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
@@ -34,7 +36,7 @@ async def main():
         await c.execute(t.insert(), [{"id": i, "name": f"n{i}", "amount": i} for i in range(100)])
     stmt = sa.select(t.c.name, t.c.amount).where(t.c.id == sa.bindparam("id"))
     upd = t.update().where(t.c.id == sa.bindparam("pid")).values(amount=t.c.amount + 1)
-    for rep in range(2):
+    for _round in range(2):
         async with eng.connect() as c:
             c2 = await c.execution_options(isolation_level="AUTOCOMMIT")
             for i in range(300):
@@ -45,7 +47,7 @@ async def main():
             print("SA core select autocommit", round((time.process_time() - t0) / N * 1e6), "us")
         async with eng.connect() as c:
             t0 = time.process_time()
-            for i in range(N // 10):
+            for _ in range(N // 10):
                 async with c.begin():
                     for j in range(10):
                         await c.execute(upd, {"pid": j})
