@@ -153,10 +153,17 @@ class Money:
         """The amount stored as ``minor_units`` integer units (e.g. cents)."""
         if not isinstance(minor_units, int) or isinstance(minor_units, bool):
             raise InvalidAmount("minor units are an int")
-        # Exact by construction (an integer scaled by the exponent sits on the minor unit), so the
-        # checks of __post_init__ are skipped: the ledger builds many of these per transfer.
+        # Exact by construction: an integer scaled by the exponent sits on the minor unit.
+        return cls._on_minor_unit(Decimal(minor_units).scaleb(-exponent(currency)), currency)
+
+    @classmethod
+    def _on_minor_unit(cls, amount: Decimal, currency: str) -> Money:
+        """``amount`` known to sit on ``currency``'s minor unit already, without the checks of
+        ``__post_init__``: the ledger builds and adds many of these per transfer. The sum,
+        difference or negation of amounts on one minor unit is on it too (``Decimal`` keeps 28
+        digits, more than the ledger's 64-bit minor units can hold)."""
         money = object.__new__(cls)
-        object.__setattr__(money, "amount", Decimal(minor_units).scaleb(-exponent(currency)))
+        object.__setattr__(money, "amount", amount)
         object.__setattr__(money, "currency", currency)
         return money
 
@@ -177,13 +184,13 @@ class Money:
         return other
 
     def __add__(self, other: Money) -> Money:
-        return Money(self.amount + self._same(other).amount, self.currency)
+        return Money._on_minor_unit(self.amount + self._same(other).amount, self.currency)
 
     def __sub__(self, other: Money) -> Money:
-        return Money(self.amount - self._same(other).amount, self.currency)
+        return Money._on_minor_unit(self.amount - self._same(other).amount, self.currency)
 
     def __neg__(self) -> Money:
-        return Money(-self.amount, self.currency)
+        return Money._on_minor_unit(-self.amount, self.currency)
 
     def __lt__(self, other: Money) -> bool:
         return self.amount < self._same(other).amount

@@ -25,6 +25,28 @@ def test_addition_is_exact_in_minor_units(a: int, b: int, currency: str) -> None
     assert (total - Money.from_minor(b, currency)).minor_units == a
 
 
+_BIGINT = st.integers(-(2**63) + 1, 2**63 - 1)
+"""Every amount the ledger's 64-bit minor-unit columns can hold."""
+
+
+@given(_BIGINT, _BIGINT, currencies, st.booleans())
+def test_arithmetic_lands_on_the_minor_unit_as_a_checked_amount_would(
+    a: int, b: int, currency: str, rounded: bool
+) -> None:
+    """Sums, differences and negations skip the constructor's checks; what they build must be the
+    very amount the checked constructor builds, on the currency's minor unit."""
+    first = Money.from_minor(a, currency)
+    # Amounts reach arithmetic from the database (from_minor) and from rounding (of): both kinds.
+    second = (
+        Money.of(Money.from_minor(b, currency).amount, currency) if rounded else Money.from_minor(b, currency)
+    )
+    for result, minor in ((first + second, a + b), (first - second, a - b), (-first, -a)):
+        checked = Money(result.amount, currency)
+        assert result == checked
+        assert result.amount.as_tuple() == checked.amount.as_tuple()
+        assert result.minor_units == minor
+
+
 def test_mixed_currencies_are_refused() -> None:
     with pytest.raises(CurrencyMismatch):
         _ = Money(Decimal("1.00"), "USD") + Money(Decimal("1.00"), "AZN")
