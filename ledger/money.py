@@ -9,7 +9,7 @@ business rule (fees round up, receive amounts round down). Floats are refused ou
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, Context, Decimal, Inexact, InvalidOperation, Rounded
 from functools import total_ordering
 
 from babel.numbers import format_currency
@@ -88,6 +88,11 @@ _EXPONENTS: dict[str, int] = {
 }
 
 
+_EXACT = Context(prec=40, traps=[Inexact, Rounded, InvalidOperation])
+"""Where sums and differences are computed: whatever the thread's decimal context says, they are
+exact (40 digits hold any two amounts of the ledger's 64-bit minor units) or raise, never rounded."""
+
+
 class UnknownCurrency(ValueError):
     code = "unknown_currency"
     status = 422
@@ -159,9 +164,8 @@ class Money:
     @classmethod
     def _on_minor_unit(cls, amount: Decimal, currency: str) -> Money:
         """``amount`` known to sit on ``currency``'s minor unit already, without the checks of
-        ``__post_init__``: the ledger builds and adds many of these per transfer. The sum,
-        difference or negation of amounts on one minor unit is on it too (``Decimal`` keeps 28
-        digits, more than the ledger's 64-bit minor units can hold)."""
+        ``__post_init__``: the ledger builds and adds many of these per transfer. The exact sum,
+        difference or negation of amounts on one minor unit is on it too (see ``_EXACT``)."""
         money = object.__new__(cls)
         object.__setattr__(money, "amount", amount)
         object.__setattr__(money, "currency", currency)
@@ -184,13 +188,13 @@ class Money:
         return other
 
     def __add__(self, other: Money) -> Money:
-        return Money._on_minor_unit(self.amount + self._same(other).amount, self.currency)
+        return Money._on_minor_unit(_EXACT.add(self.amount, self._same(other).amount), self.currency)
 
     def __sub__(self, other: Money) -> Money:
-        return Money._on_minor_unit(self.amount - self._same(other).amount, self.currency)
+        return Money._on_minor_unit(_EXACT.subtract(self.amount, self._same(other).amount), self.currency)
 
     def __neg__(self) -> Money:
-        return Money._on_minor_unit(-self.amount, self.currency)
+        return Money._on_minor_unit(self.amount.copy_negate(), self.currency)
 
     def __lt__(self, other: Money) -> bool:
         return self.amount < self._same(other).amount

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import ROUND_DOWN, ROUND_UP, Decimal
+from decimal import ROUND_DOWN, ROUND_UP, Decimal, localcontext
 
 import pytest
 from hypothesis import given
@@ -45,6 +45,16 @@ def test_arithmetic_lands_on_the_minor_unit_as_a_checked_amount_would(
         assert result == checked
         assert result.amount.as_tuple() == checked.amount.as_tuple()
         assert result.minor_units == minor
+
+
+@given(_BIGINT, _BIGINT, currencies)
+def test_arithmetic_is_exact_whatever_the_decimal_context(a: int, b: int, currency: str) -> None:
+    """A caller's coarse decimal context (here five digits) must not round a sum of amounts."""
+    first, second = Money.from_minor(a, currency), Money.from_minor(b, currency)
+    with localcontext() as coarse:
+        coarse.prec = 5
+        total, difference = first + second, first - second
+    assert (total.minor_units, difference.minor_units) == (a + b, a - b)
 
 
 def test_mixed_currencies_are_refused() -> None:
