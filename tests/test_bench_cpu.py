@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from backend.bench_e2e.cpu import cpu_ms_per_transfer, cpu_snapshot
+from backend.bench_e2e.cpu import cpu_ms_per_transfer, cpu_snapshot, postgres_bound_ratio
 from backend.bench_e2e.pgbench import children_cpu_seconds, machine_busy_seconds
 from backend.bench_e2e.stack import Process, Stack, StackConfig
 
@@ -25,6 +25,24 @@ def test_each_roles_cpu_time_is_divided_by_the_transfers() -> None:
     assert figures == {"server": 20.0, "postgres": 20.0, "total": 40.0}
     assert cpu_ms_per_transfer(before, after, transfers=0) == {}
     assert cpu_ms_per_transfer({}, after, transfers=100) == {}
+
+
+def test_figures_keep_a_hundredth_of_a_millisecond() -> None:
+    """PostgreSQL's share is about a millisecond a transfer: tenths would hide a 5% change."""
+    hz = os.sysconf("SC_CLK_TCK")
+    before = {"postgres": {20: 0}}
+    after = {"postgres": {20: 107 * hz}}  # 107 s over 100,000 transfers: 1.07 ms each
+    assert cpu_ms_per_transfer(before, after, transfers=100_000)["postgres"] == 1.07
+
+
+def test_the_postgres_bound_ratio_compares_postgres_work_alone() -> None:
+    """TPC-B cost the machine 0.34 ms, 0.07 of it pgbench's own: PostgreSQL 0.27 ms a transaction.
+    At 1.08 ms of PostgreSQL a transfer, PostgreSQL alone allows a quarter of pgbench's rate."""
+    assert postgres_bound_ratio(0.34, 0.07, 1.08) == 0.25
+    assert postgres_bound_ratio(0.34, 0.07, 0.54) == 0.5
+    assert postgres_bound_ratio(None, 0.07, 1.08) is None
+    assert postgres_bound_ratio(0.34, None, 1.08) is None
+    assert postgres_bound_ratio(0.34, 0.07, None) is None
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads Linux /proc")

@@ -4,7 +4,8 @@ The whole-flow load saturates the machine, so the rate is set by what each trans
 processes together: the server creating and confirming it, PostgreSQL, the outbox worker, the mock
 bank. :func:`cpu_snapshot` reads the user and system time of the stack's processes (with the
 server's worker processes) and of every PostgreSQL process on the machine;
-:func:`cpu_ms_per_transfer` turns two snapshots into milliseconds of CPU per transfer created.
+:func:`cpu_ms_per_transfer` turns two snapshots into milliseconds of CPU per transfer created, and
+:func:`postgres_bound_ratio` says what ratio to pgbench PostgreSQL's share alone would allow.
 A process that ends inside the window takes its time with it, so the figures are a lower bound.
 Where /proc is missing (not Linux), both return nothing.
 """
@@ -18,7 +19,7 @@ from pathlib import Path
 
 from backend.bench_e2e.stack import Stack
 
-__all__ = ["ROLES", "CpuSnapshot", "cpu_ms_per_transfer", "cpu_snapshot"]
+__all__ = ["ROLES", "CpuSnapshot", "cpu_ms_per_transfer", "cpu_snapshot", "postgres_bound_ratio"]
 
 ROLES = ("server", "worker", "bank")
 """The stack's processes, by the name :class:`~backend.bench_e2e.stack.Stack` gives them."""
@@ -71,6 +72,19 @@ def cpu_ms_per_transfer(before: CpuSnapshot, after: CpuSnapshot, transfers: int)
     for role, now in after.items():
         earlier = before.get(role, {})
         used = sum(ticks - earlier.get(pid, 0) for pid, ticks in now.items())
-        figures[role] = round(used * per_tick_ms / transfers, 1)
-    figures["total"] = round(sum(figures.values()), 1)
+        figures[role] = round(used * per_tick_ms / transfers, 2)
+    figures["total"] = round(sum(figures.values()), 2)
     return figures
+
+
+def postgres_bound_ratio(
+    pgbench_machine_ms: float | None, pgbench_client_ms: float | None, postgres_ms: float | None
+) -> float | None:
+    """The ratio to pgbench that PostgreSQL's own work per transfer allows, whatever the servers
+    cost: PostgreSQL's CPU per TPC-B transaction (the machine's, less pgbench's own) over its CPU
+    per transfer. It is the ratio the run would show if both loads had the machine's cores for
+    PostgreSQL alone (servers, workers and load generators on machines of their own); ``None``
+    when a figure is missing."""
+    if not pgbench_machine_ms or pgbench_client_ms is None or not postgres_ms:
+        return None
+    return round((pgbench_machine_ms - pgbench_client_ms) / postgres_ms, 3)

@@ -26,7 +26,7 @@ import httpx
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from backend.bench_e2e.cpu import cpu_ms_per_transfer, cpu_snapshot
+from backend.bench_e2e.cpu import cpu_ms_per_transfer, cpu_snapshot, postgres_bound_ratio
 from backend.bench_e2e.loadgen import WrkResult, run_wrk
 from backend.bench_e2e.pgbench import run_pgbench
 from backend.bench_e2e.profile import collect_profiles, signal_servers, summarize
@@ -259,6 +259,10 @@ async def run_e2e(config: E2EConfig, *, say: Any = print) -> dict[str, Any]:
         if delivery is not None:
             figures["delivery"] = delivery
         figures["cpuMsPerTransfer"] = cpu_ms_per_transfer(cpu_before, cpu_after, result.created)
+        if reference is not None:
+            figures["ratioPostgresBound"] = postgres_bound_ratio(
+                reference.machine_cpu_ms, reference.client_cpu_ms, figures["cpuMsPerTransfer"].get("postgres")
+            )
         figures["requestsPerCommit"] = per_commit(commits_before, commits_after)
         if config.stack.profile_dir is not None:
             written = collect_profiles(config.stack.profile_dir, profiled)
