@@ -9,7 +9,7 @@ hash is needed) and each use replaces it with a new one.
 A token's signature and claims never change, so :class:`AccessTokens` keeps the claims of tokens it
 has verified (up to :data:`VERIFIED_KEPT`, oldest forgotten first) and checks only their expiry
 when they come back: 0.2 µs where PyJWT's decoding takes about 100 µs of the server's CPU on every
-request (docs/performance.md, session 9). Only a token that verified is kept, by its whole text:
+request (docs/performance-history.md, session 9). Only a token that verified is kept, by its whole text:
 one that failed, or differs from a kept one in any character, is checked in full.
 """
 

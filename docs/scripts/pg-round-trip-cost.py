@@ -8,7 +8,7 @@ makes and drops a table ``rt_probe``. Run from the repository root:
 
     .venv/bin/python docs/scripts/pg-round-trip-cost.py
 
-Session 9 (docs/performance.md, "What the target would take"): see the figures there.
+Session 9 (docs/performance-history.md, "What the target would take (session 9)"): see the figures there.
 """
 
 import asyncio
