@@ -19,7 +19,14 @@ from pathlib import Path
 
 from backend.bench_e2e.stack import Stack
 
-__all__ = ["ROLES", "CpuSnapshot", "cpu_ms_per_transfer", "cpu_snapshot", "postgres_bound_ratio"]
+__all__ = [
+    "ROLES",
+    "CpuSnapshot",
+    "cpu_ms_per_transfer",
+    "cpu_snapshot",
+    "postgres_bound_ratio",
+    "process_ticks",
+]
 
 ROLES = ("server", "worker", "bank")
 """The stack's processes, by the name :class:`~backend.bench_e2e.stack.Stack` gives them."""
@@ -30,7 +37,8 @@ CpuSnapshot = dict[str, dict[int, int]]
 _PROC = Path("/proc")
 
 
-def _ticks(pid: int) -> int | None:
+def process_ticks(pid: int) -> int | None:
+    """Clock ticks of CPU time (user and system) process ``pid`` has used; ``None`` once it is gone."""
     with contextlib.suppress(OSError, ValueError, IndexError):
         fields = (_PROC / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()
         return int(fields[11]) + int(fields[12])  # utime, stime
@@ -58,7 +66,7 @@ def cpu_snapshot(stack: Stack) -> CpuSnapshot:
         pids[role] = [process.popen.pid, *stack.children(role)]
     snapshot: CpuSnapshot = {}
     for role, members in pids.items():
-        snapshot[role] = {pid: ticks for pid in members if (ticks := _ticks(pid)) is not None}
+        snapshot[role] = {pid: ticks for pid in members if (ticks := process_ticks(pid)) is not None}
     return snapshot
 
 

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import httpx
 
+from backend.bench_e2e.cpu import process_ticks
 from backend.bench_e2e.loadgen import ensure_wrk
 from backend.bench_e2e.pgbench import machine_busy_seconds, run_pgbench
 from backend.bench_e2e.stack import HOST, free_port, psql
@@ -51,11 +52,7 @@ def _setup(database: str) -> None:
 def _server_cpu_seconds(pid: int) -> float:
     """CPU time of uvicorn's supervisor and its worker processes."""
     pids = [pid, *(int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split())]
-    ticks = 0
-    for member in pids:
-        fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
-        ticks += int(fields[11]) + int(fields[12])
-    return ticks / os.sysconf("SC_CLK_TCK")
+    return sum(process_ticks(member) or 0 for member in pids) / os.sysconf("SC_CLK_TCK")
 
 
 def _wrk(wrk: str, url: str, seconds: int) -> dict[str, int]:
