@@ -12,7 +12,7 @@ repository root:
 
     .venv/bin/python docs/scripts/minimal-endpoint.py
 
-Prints one JSON line. Session 13's figures are in docs/performance.md ("The floor of the stack").
+Prints one JSON line. The latest figures are in docs/performance.md ("The floor of the stack").
 """
 
 import json
